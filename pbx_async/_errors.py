@@ -1,0 +1,78 @@
+"""The exceptions the library raises; every one derives from ``PbxError``.
+
+No message ever contains the API key: texts that come from the network or
+from httpx are scrubbed before they are put into an exception.
+"""
+
+from __future__ import annotations
+
+
+class PbxError(Exception):
+    """Root of every error raised by pbx_async.
+
+    try:
+        details = await session.get_call_details(uuid)
+    except pbx_async.CallNotFoundError:
+        ...
+    except pbx_async.PbxError as exc:
+        log.warning("PBX request failed: %s", exc)
+    """
+
+
+class ValidationError(PbxError, ValueError):
+    """An argument was refused before any request was sent."""
+
+
+class ResponseFormatError(PbxError):
+    """The server's reply is not what the API contract says (bad JSON, wrong shape or types)."""
+
+
+class PaginationDriftError(PbxError):
+    """The call list changed while it was being paged and a consistent scan could not be had."""
+
+
+class NetworkError(PbxError):
+    """The server could not be reached, or did not answer in time, after every retry."""
+
+
+class ApiError(PbxError):
+    """The API answered with an error: an ``{"error": ...}`` reply or a non-2xx status.
+
+    ``status_code`` is the HTTP status; ``server_message`` the server's own text, if any.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None, server_message: str | None = None):
+        super().__init__(message)
+        self.status_code = status_code
+        self.server_message = server_message
+
+
+class AuthenticationError(ApiError):
+    """The API key was refused. Check ``PBX_AUTH`` / the ``auth`` argument."""
+
+
+class InvalidContainerError(ApiError):
+    """The container ID (or tenant ID) was refused by the server."""
+
+
+class CallNotFoundError(ApiError):
+    """The call UUID is missing or unknown to the server."""
+
+
+class RateLimitedError(ApiError):
+    """The server answered 429 Too Many Requests past the retry budget.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds, when it sent one.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = 429, retry_after: float | None = None):
+        super().__init__(message, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class ServerError(ApiError):
+    """The server failed (5xx, or an undocumented error reply)."""
+
+
+class TransientServerError(ServerError):
+    """A failure the server itself calls temporary (503, or "Error connecting to the database")."""

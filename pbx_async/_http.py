@@ -1,0 +1,151 @@
+"""One HTTP exchange with the API, retried by the session's policy, failures typed and scrubbed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import httpx
+
+from ._errors import (
+    ApiError,
+    AuthenticationError,
+    NetworkError,
+    PbxError,
+    RateLimitedError,
+    ResponseFormatError,
+    ServerError,
+    TransientServerError,
+)
+from ._redact import Secret, scrub
+from ._retry import RetryPolicy, parse_retry_after
+from ._wire import replies
+
+log = logging.getLogger("pbx_async")
+
+# Errors raised before a byte of the request left this machine: safe to retry a POST.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class _Failed(Exception):
+    """One failed attempt: the error to raise if no retry follows, and whether one may."""
+
+    def __init__(
+        self, error: PbxError, *, retry_get: bool, retry_post: bool, retry_after: float | None = None
+    ):
+        self.error, self.retry_get, self.retry_post, self.retry_after = (
+            error,
+            retry_get,
+            retry_post,
+            retry_after,
+        )
+
+
+class Requester:
+    """Sends requests for a session: limiter, timeout, retries, error mapping, secret scrubbing."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        base_url: str,
+        secret: Secret,
+        retry: RetryPolicy,
+        timeout: httpx.Timeout,
+        limiter: anyio.CapacityLimiter,
+    ) -> None:
+        self._client, self._base_url, self._secret = client, base_url, secret
+        self._retry, self._timeout, self.limiter = retry, timeout, limiter
+
+    async def get_json(self, what: str, path: str, params: Mapping[str, str]) -> Any:
+        """GET ``base_url + path`` and return the decoded JSON reply (error replies raised)."""
+        return await self._with_retries(what, "GET", path, params=params)
+
+    async def post_form(self, what: str, path: str, form: Mapping[str, str]) -> Any:
+        """POST a urlencoded form and return the decoded JSON reply (error replies raised)."""
+        return await self._with_retries(what, "POST", path, form=form)
+
+    async def _with_retries(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+    ) -> Any:
+        policy = self._retry
+        deadline = anyio.current_time() + policy.max_elapsed
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(what, method, self._base_url + path, params, form)
+            except _Failed as failed:
+                may_retry = failed.retry_get if method == "GET" else failed.retry_post
+                delay = policy.backoff(attempt, failed.retry_after)
+                if not may_retry or attempt >= policy.max_attempts or anyio.current_time() + delay > deadline:
+                    if may_retry:
+                        log.warning("%s: giving up after %d attempts: %s", what, attempt, failed.error)
+                    raise failed.error from None
+                log.info("%s: attempt %d failed (%s); retrying in %.2f s", what, attempt, failed.error, delay)
+            await anyio.sleep(delay)
+
+    async def _attempt(
+        self,
+        what: str,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        form: Mapping[str, str] | None,
+    ) -> Any:
+        async with self.limiter:
+            log.debug("%s: %s %s", what, method, url)
+            try:
+                response = await self._client.request(
+                    method, url, params=params, data=form, timeout=self._timeout
+                )
+            except httpx.RequestError as exc:
+                kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+                detail = scrub(f"{type(exc).__name__}: {exc}", self._secret)
+                error = NetworkError(f"{what}: the request {kind} ({detail}); check base_url and the network")
+                raise _Failed(error, retry_get=True, retry_post=isinstance(exc, _NOT_SENT)) from None
+        return self._interpret(what, response)
+
+    def _interpret(self, what: str, response: httpx.Response) -> Any:
+        status = response.status_code
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            error: ApiError = RateLimitedError(
+                f"{what}: the server is rate limiting (429); lower max_concurrency or retry later",
+                retry_after=retry_after,
+            )
+            raise _Failed(error, retry_get=True, retry_post=False, retry_after=retry_after)
+        if status >= 500:
+            cls = TransientServerError if status in (502, 503, 504) else ServerError
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            error = cls(f"{what}: the server failed with HTTP {status}", status_code=status)
+            raise _Failed(error, retry_get=True, retry_post=False, retry_after=retry_after)
+        try:
+            reply = replies.decode(response.content, what)
+        except ResponseFormatError as exc:
+            if 200 <= status < 300:  # a body cut short in transit: worth reading again
+                raise _Failed(exc, retry_get=True, retry_post=False) from None
+            raise self._status_error(what, status) from None
+        api_error = replies.error_for_reply(reply, what, status)
+        if api_error is not None:
+            transient = replies.is_transient(api_error)
+            raise _Failed(api_error, retry_get=transient, retry_post=transient)
+        if not 200 <= status < 300:
+            raise self._status_error(what, status)
+        return reply
+
+    @staticmethod
+    def _status_error(what: str, status: int) -> ApiError:
+        if status in (401, 403):
+            return AuthenticationError(f"{what}: HTTP {status}; check the API key", status_code=status)
+        if status == 404:
+            return ApiError(f"{what}: HTTP 404; check base_url and paths", status_code=status)
+        return ApiError(f"{what}: unexpected HTTP {status}", status_code=status)

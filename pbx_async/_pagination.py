@@ -1,0 +1,122 @@
+"""Auto-pagination of the Call Summary list: prefetch windows, dedupe, drift recovery.
+
+The iterators are plain objects with ``__anext__``, not async generators: a
+consumer that breaks out of ``async for`` leaves nothing suspended behind it
+(an abandoned async generator is finalised later, outside its task, which
+Trio reports as an error).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+import attrs
+
+from ._concurrency import gather_ordered
+from ._errors import PaginationDriftError
+from ._records.calls import CallPage, CallSummary
+
+FetchPage = Callable[[int], Awaitable[CallPage]]
+MAX_PASSES = 5
+_SHIFTED = "Page a window that has ended, or drop strict=True to dedupe and re-read"
+
+
+class PageScan:
+    """Every page of a scan, each call exactly once; ``async for page in scan``.
+
+    Page 1 reveals ``maxPages``; later pages are fetched ``window`` at a time,
+    concurrently, and come out in page order. Fetches run only inside
+    ``__anext__``, so nothing is in flight while the consumer holds a page.
+
+    The list of a window that includes "now" grows while it is paged, shifting
+    rows between pages. Calls already yielded are dropped by UUID, and when a
+    pass ends with fewer distinct calls than the server's latest total, pages
+    are read again from page 1 (up to ``MAX_PASSES`` passes in all) until the
+    missing calls are found. Call history only grows, so distinct calls equal
+    to the total means none was skipped. With ``strict`` any sign of drift
+    raises ``PaginationDriftError`` instead.
+    """
+
+    def __init__(self, fetch: FetchPage, *, window: int, strict: bool) -> None:
+        self._fetch, self._window, self._strict = fetch, window, strict
+        self._seen: set[str] = set()
+        self._ready: deque[CallPage] = deque()
+        self._expected: int | None = None  # page 1's total
+        self._total = self._max_pages = 0
+        self._next_page, self._passes, self._done = 1, 1, False
+
+    def __aiter__(self) -> PageScan:
+        return self
+
+    async def __anext__(self) -> CallPage:
+        while True:
+            while self._ready:
+                page = self._accept(self._ready.popleft())
+                if page is not None:
+                    return page
+            if self._done:
+                raise StopAsyncIteration
+            if self._next_page <= max(self._max_pages, 1 if self._expected is None else 0):
+                await self._fetch_window()
+            else:
+                self._end_pass()
+
+    async def _fetch_window(self) -> None:
+        # A re-read starts with one page: in a newest-first list, new calls sit up front.
+        size = 1 if self._expected is None or (self._passes > 1 and self._next_page == 1) else self._window
+        numbers = list(range(self._next_page, min(max(self._max_pages, 1), self._next_page + size - 1) + 1))
+        self._ready.extend(await gather_ordered(self._fetch, numbers))
+        self._next_page = numbers[-1] + 1
+
+    def _accept(self, page: CallPage) -> CallPage | None:
+        if self._expected is None:
+            self._expected = page.total
+        elif self._strict and page.total != self._expected:
+            raise PaginationDriftError(
+                f"the call list changed while it was paged: page 1 reported {self._expected} calls, "
+                f"page {page.page} reports {page.total}. {_SHIFTED}"
+            )
+        self._total, self._max_pages = page.total, max(self._max_pages, page.max_pages)
+        new: list[CallSummary] = []
+        for call in page.calls:
+            if call.uuid not in self._seen:
+                self._seen.add(call.uuid)
+                new.append(call)
+            elif self._strict:
+                raise PaginationDriftError(f"call {call.uuid} came back on page {page.page}. {_SHIFTED}")
+        if self._passes > 1 and len(self._seen) >= self._total:
+            self._done = True  # the re-read found what was missing
+            self._ready.clear()
+        first_pass = self._passes == 1
+        if not new and not first_pass:
+            return None
+        return page if len(new) == len(page.calls) else attrs.evolve(page, calls=tuple(new))
+
+    def _end_pass(self) -> None:
+        if len(self._seen) >= self._total:
+            self._done = True
+        elif self._strict or self._passes >= MAX_PASSES:
+            raise PaginationDriftError(
+                f"after {self._passes} passes over the call list, {len(self._seen)} distinct calls were "
+                f"found but the server reports {self._total}; the list keeps changing, or the server's "
+                f"count is inconsistent"
+            )
+        else:
+            self._passes, self._next_page = self._passes + 1, 1
+
+
+class CallScan:
+    """The calls of a ``PageScan``, one by one; ``async for call in scan``."""
+
+    def __init__(self, pages: PageScan) -> None:
+        self._pages = pages
+        self._calls: deque[CallSummary] = deque()
+
+    def __aiter__(self) -> CallScan:
+        return self
+
+    async def __anext__(self) -> CallSummary:
+        while not self._calls:
+            self._calls.extend((await self._pages.__anext__()).calls)
+        return self._calls.popleft()

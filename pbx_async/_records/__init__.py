@@ -1,0 +1,1 @@
+"""Immutable records returned by the session: calls, pages, details and events."""

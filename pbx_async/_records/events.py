@@ -1,0 +1,61 @@
+"""Call Details events: the base record, the unknown-type record and the registry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import attrs
+
+
+def _as_int(text: str | None) -> int | None:
+    """Read an integer-valued data field; None when it holds no integer."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+@attrs.frozen
+class Event:
+    """One event of a call's timeline.
+
+    Each event type of the provider's table has its own subclass (for example
+    ``ExtensionAnswer``) adding named, typed views of the raw data fields; the
+    raw ``data1``..``data4`` are always kept, so nothing is lost.
+
+        for event in details.events:
+            if isinstance(event, pbx_async.ExtensionAnswer):
+                print(event.date, event.ext_num, event.ext_name)
+    """
+
+    TYPE_ID: ClassVar[int | None] = None
+    PURPOSE: ClassVar[str] = "Unknown event type"
+
+    uuid: str
+    date: datetime
+    type_id: int
+    data1: str | None = None
+    data2: str | None = None
+    data3: str | None = None
+    data4: str | None = None
+
+
+@attrs.frozen
+class UnknownEvent(Event):
+    """An event whose type id the table (as of 2022-01-19) does not list.
+
+    The provider adds ids over time; such an event is normal data, kept whole.
+    """
+
+
+def event_class(type_id: int) -> type[Event]:
+    """The record class for an event type id; ``UnknownEvent`` for ids not in the table.
+
+    pbx_async.event_class(4) is pbx_async.ExtensionAnswer
+    """
+    from .event_types import EVENT_TYPES
+
+    return EVENT_TYPES.get(type_id, UnknownEvent)

@@ -1,0 +1,285 @@
+"""``PbxSession``: the async client for the PBX call-history API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, Self, Unpack
+
+import anyio
+import httpx
+
+from . import _validation as check
+from ._concurrency import gather_ordered
+from ._config import DEFAULT_BASE_URL, ApiPaths
+from ._errors import CallNotFoundError, ValidationError
+from ._http import Requester
+from ._pagination import CallScan, PageScan
+from ._query import CallFilters, CallQuery, build_query
+from ._records.calls import CallDetails, CallPage, CallSummary
+from ._records.events import Event
+from ._redact import Secret, install_log_filter
+from ._retry import RetryPolicy
+from ._wire import replies, requests
+
+DateLike = date | datetime
+MAX_CONCURRENCY = 256
+
+
+class PbxSession:
+    """An open connection to one container of the PBX.
+
+        async with PbxSession(os.environ["PBX_AUTH"], "123456") as session:
+            async for call in session.iter_calls(from_date=date(2026, 11, 2)):
+                print(call.uuid, call.direction.name, call.duration)
+
+    ``max_concurrency`` bounds the requests in flight across everything the
+    session does (page prefetch, details pages). ``http_client`` takes your
+    own ``httpx.AsyncClient`` (a custom transport, proxies, respx in tests);
+    the session uses it as given and leaves closing it to you.
+    """
+
+    def __init__(
+        self,
+        auth: str,
+        container_id: str | int,
+        *,
+        tenant_id: int = 0,
+        base_url: str = DEFAULT_BASE_URL,
+        utc_offset: int = 0,
+        timeout: float | httpx.Timeout = 30.0,
+        max_concurrency: int = 8,
+        retry: RetryPolicy | None = None,
+        paths: ApiPaths | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if not isinstance(auth, str) or not auth.strip():
+            raise ValidationError("auth must be the API key (a non-empty string); see PBX_AUTH")
+        self._auth = Secret(auth)
+        self.container_id = check.container_id(container_id)
+        self.tenant_id = check.tenant_id(tenant_id)
+        self.base_url = check.base_url(base_url)
+        self.utc_offset = check.utc_offset(utc_offset)
+        self.max_concurrency = check.positive_int("max_concurrency", max_concurrency, maximum=MAX_CONCURRENCY)
+        if not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(check.positive_number("timeout", timeout))
+        self._timeout = timeout
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.paths = paths if paths is not None else ApiPaths()
+        if not isinstance(self.retry, RetryPolicy) or not isinstance(self.paths, ApiPaths):
+            raise ValidationError("retry must be a RetryPolicy and paths an ApiPaths")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ValidationError("http_client must be an httpx.AsyncClient")
+        self._given_client = http_client
+        self._client: httpx.AsyncClient | None = None
+        self._requester: Requester | None = None
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Self:
+        """A session configured from ``PBX_AUTH``, ``PBX_CONTAINER_ID``, ``PBX_TENANT_ID``, ``PBX_BASE_URL``.
+
+        async with PbxSession.from_env(max_concurrency=16) as session: ...
+        """
+        env = os.environ
+        missing = [name for name in ("PBX_AUTH", "PBX_CONTAINER_ID") if not env.get(name)]
+        if missing:
+            raise ValidationError(
+                f"set {' and '.join(missing)} in the environment (the API key and 6-digit container ID)"
+            )
+        settings: dict[str, Any] = {}
+        if env.get("PBX_TENANT_ID"):
+            settings["tenant_id"] = env["PBX_TENANT_ID"]
+        if env.get("PBX_BASE_URL"):
+            settings["base_url"] = env["PBX_BASE_URL"]
+        settings.update(overrides)
+        return cls(env["PBX_AUTH"], env["PBX_CONTAINER_ID"], **settings)
+
+    def __repr__(self) -> str:
+        return (
+            f"PbxSession(auth='***', container_id={self.container_id!r}, tenant_id={self.tenant_id}, "
+            f"base_url={self.base_url!r})"
+        )
+
+    async def __aenter__(self) -> Self:
+        if self._requester is not None:
+            raise RuntimeError("this PbxSession is already open")
+        install_log_filter()
+        client = self._given_client
+        if client is None:
+            limits = httpx.Limits(
+                max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency
+            )
+            client = self._client = httpx.AsyncClient(limits=limits, follow_redirects=False)
+        self._requester = Requester(
+            client,
+            base_url=self.base_url,
+            secret=self._auth,
+            retry=self.retry,
+            timeout=self._timeout,
+            limiter=anyio.CapacityLimiter(self.max_concurrency),
+        )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client the session made (never one passed in as ``http_client``)."""
+        self._requester = None
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # -- internals -------------------------------------------------------------------------------
+
+    @property
+    def _http(self) -> Requester:
+        if self._requester is None:
+            raise RuntimeError("open the session first: `async with PbxSession(...) as session:`")
+        return self._requester
+
+    def _params(self, endpoint_params: Mapping[str, str]) -> dict[str, str]:
+        return {**requests.account(self._auth.reveal(), self.container_id, self.tenant_id), **endpoint_params}
+
+    def _query(
+        self,
+        from_date: DateLike | None,
+        to_date: DateLike | None,
+        utc_offset: int | None,
+        filters: Mapping[str, Any],
+    ) -> CallQuery:
+        offset = self.utc_offset if utc_offset is None else utc_offset
+        return build_query(from_date=from_date, to_date=to_date, utc_offset=offset, filters=filters)
+
+    def _scan(
+        self,
+        from_date: DateLike | None,
+        to_date: DateLike | None,
+        utc_offset: int | None,
+        strict: bool,
+        filters: Mapping[str, Any],
+    ) -> PageScan:
+        # Checked here, when the iterator is made, so bad input fails at the call site.
+        query = self._query(from_date, to_date, utc_offset, filters)
+        check.flag("strict", strict)
+        self._http  # noqa: B018 - a closed session fails now too
+        return PageScan(lambda page: self._call_page(query, page), window=self.max_concurrency, strict=strict)
+
+    async def _call_page(self, query: CallQuery, page: int) -> CallPage:
+        params = self._params(requests.call_list(query, page))
+        return replies.call_page(
+            await self._http.get_json("Call Summary", self.paths.call_list.lstrip("/"), params)
+        )
+
+    # -- Call Summary --------------------------------------------------------------------------
+
+    def iter_call_pages(
+        self,
+        *,
+        from_date: DateLike | None = None,
+        to_date: DateLike | None = None,
+        utc_offset: int | None = None,
+        strict: bool = False,
+        **filters: Unpack[CallFilters],
+    ) -> AsyncIterator[CallPage]:
+        """Page through the Call Summary list, 500 calls a page.
+
+            async for page in session.iter_call_pages(from_date=date(2026, 11, 1)):
+                print(page.page, "/", page.max_pages, len(page.calls))
+
+        ``from_date``/``to_date`` take a ``date`` (the whole day) or a
+        ``datetime``: an aware one is converted to the request's offset, a
+        naive one is taken as already in it. Without dates the server lists
+        "today". ``utc_offset`` (minutes) defaults to the session's; the
+        records' dates come back in it. Filters are keywords of
+        ``CallFilters``. Each call is yielded once even when the list shifts
+        while it is paged; ``strict=True`` raises ``PaginationDriftError`` on
+        any shift instead. Arguments are checked here, before any request.
+        """
+        return self._scan(from_date, to_date, utc_offset, strict, filters)
+
+    def iter_calls(
+        self,
+        *,
+        from_date: DateLike | None = None,
+        to_date: DateLike | None = None,
+        utc_offset: int | None = None,
+        strict: bool = False,
+        **filters: Unpack[CallFilters],
+    ) -> AsyncIterator[CallSummary]:
+        """Every call matching the query, as ``CallSummary`` records (see ``iter_call_pages``).
+
+        async for call in session.iter_calls(from_date=date(2026, 11, 2), show_internal=False):
+            print(call.date, call.cid_num, "->", call.num_dialed)
+        """
+        return CallScan(self._scan(from_date, to_date, utc_offset, strict, filters))
+
+    # -- Call Details ----------------------------------------------------------------------------
+
+    async def get_call_details(
+        self, call: str | CallSummary, *, utc_offset: int | None = None
+    ) -> CallDetails:
+        """The call's summary and every event of its timeline, in time order.
+
+        details = await session.get_call_details("3f1c…")   # or a CallSummary
+        """
+        call_uuid = check.call_uuid(call)
+        offset = check.utc_offset(self.utc_offset if utc_offset is None else utc_offset)
+        path = self.paths.call_details.lstrip("/")
+
+        async def fetch(page: int) -> tuple[CallSummary | None, tuple[Event, ...], int]:
+            params = self._params(requests.call_details(call_uuid, offset, page))
+            summary, events = replies.details_page(
+                await self._http.get_json("Call Details", path, params), call_uuid
+            )
+            return summary, events.events, events.max_pages
+
+        summary, events, max_pages = await fetch(1)
+        if summary is None:
+            raise CallNotFoundError(f"Call Details: the server returned no call for UUID {call_uuid!r}")
+        collected = list(events)
+        next_page = 2
+        while next_page <= max_pages:
+            numbers = list(range(next_page, min(max_pages, next_page + self.max_concurrency - 1) + 1))
+            for _, page_events, pages in await gather_ordered(fetch, numbers):
+                collected.extend(page_events)
+                max_pages = max(max_pages, pages)
+            next_page = numbers[-1] + 1
+        unique = {event.uuid: event for event in collected}
+        return CallDetails(call=summary, events=tuple(sorted(unique.values(), key=lambda e: e.date)))
+
+    # -- Notes -----------------------------------------------------------------------------------
+
+    async def set_call_notes(
+        self,
+        call: str | CallSummary,
+        *,
+        notes: str | None = None,
+        flagged: bool | None = None,
+        severity: int | None = None,
+    ) -> None:
+        """Attach notes, a follow-up flag and/or a severity (0-5) to a call.
+
+            await session.set_call_notes(call, notes="Called back", flagged=False, severity=2)
+
+        Only the fields given are sent. Notes over 255 characters and a
+        severity outside 0..5 are refused before any request.
+        """
+        call_uuid = check.call_uuid(call)
+        if notes is None and flagged is None and severity is None:
+            raise ValidationError("give at least one of notes, flagged or severity")
+        form = requests.call_notes(
+            call_uuid,
+            notes=None if notes is None else check.notes(notes),
+            flagged=None if flagged is None else check.flag("flagged", flagged),
+            severity=None
+            if severity is None
+            else check.int_in("severity", severity, range(6), "0 = none, 5 = maximum"),
+        )
+        form = self._params(form)
+        reply = await self._http.post_form("Call Notes", self.paths.call_notes.lstrip("/"), form)
+        replies.notes_reply(reply)

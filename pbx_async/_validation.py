@@ -1,0 +1,123 @@
+"""Checks on user input, run before any request, with messages that say what is allowed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._errors import ValidationError
+
+_CONTAINER = re.compile(r"[0-9]{6}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MIN_UTC_OFFSET, MAX_UTC_OFFSET = -720, 840  # UTC-12:00 .. UTC+14:00
+MAX_NOTES = 255
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def container_id(value: Any) -> str:
+    text = str(value) if _is_int(value) else value
+    if not isinstance(text, str) or not _CONTAINER.fullmatch(text):
+        raise ValidationError(
+            f"container_id must be exactly 6 digits (the Container ID at the top left of the "
+            f"PBX dashboard), got {value!r}"
+        )
+    return text
+
+
+def tenant_id(value: Any) -> int:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not _is_int(value) or not 0 <= value <= 999:
+        raise ValidationError(
+            f"tenant_id must be an integer from 0 to 999 (0 = default tenant), got {value!r}"
+        )
+    return int(value)
+
+
+def base_url(value: Any) -> str:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(f"base_url must be an http:// or https:// URL with a host, got {value!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValidationError("base_url must not carry a query, fragment or user info")
+    return str(value).rstrip("/") + "/"
+
+
+def api_path(name: str, value: Any) -> str:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if (
+        parts is None
+        or not value.strip()
+        or parts.scheme
+        or parts.netloc
+        or parts.query
+        or _CONTROL.search(value)
+    ):
+        # Paths are relative to base_url so the key only ever goes to the configured host.
+        raise ValidationError(
+            f"paths.{name} must be a path relative to base_url, such as 'api/call_list.php', got {value!r}"
+        )
+    return str(value).lstrip("/")
+
+
+def utc_offset(value: Any) -> int:
+    if not _is_int(value) or not MIN_UTC_OFFSET <= value <= MAX_UTC_OFFSET:
+        raise ValidationError(
+            f"utc_offset is minutes from UTC, an integer from {MIN_UTC_OFFSET} to {MAX_UTC_OFFSET} "
+            f"(America/Chicago is -300), got {value!r}"
+        )
+    return int(value)
+
+
+def positive_int(name: str, value: Any, *, maximum: int) -> int:
+    if not _is_int(value) or not 1 <= value <= maximum:
+        raise ValidationError(f"{name} must be an integer from 1 to {maximum}, got {value!r}")
+    return int(value)
+
+
+def positive_number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValidationError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def text(name: str, value: Any, *, max_length: int = 128) -> str:
+    if _is_int(value):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip() or len(value) > max_length or _CONTROL.search(value):
+        raise ValidationError(
+            f"{name} must be non-empty text of at most {max_length} characters without control "
+            f"characters, got {value!r:.80}"
+        )
+    return value
+
+
+def call_uuid(value: Any) -> str:
+    uuid = getattr(value, "uuid", value)  # a CallSummary or a plain UUID string
+    return text("call_uuid", uuid)
+
+
+def flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def int_in(name: str, value: Any, allowed: range, meaning: str) -> int:
+    if not _is_int(value) or value not in allowed:
+        raise ValidationError(
+            f"{name} must be an integer from {allowed.start} to {allowed.stop - 1} ({meaning}), got {value!r}"
+        )
+    return int(value)
+
+
+def notes(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValidationError(f"notes must be text, got {type(value).__name__}")
+    if len(value) > MAX_NOTES:
+        raise ValidationError(f"notes may hold at most {MAX_NOTES} characters, got {len(value)}")
+    return value

@@ -1,0 +1,220 @@
+"""The one cattrs converter: decoded JSON -> records, with every quirk of the PHP service.
+
+Quirks handled here and nowhere else (see the wire contract):
+- integers and 0/1 flags as JSON numbers or as strings (``"35"``, ``"1"``);
+- ``""``, null or a missing key for "no value";
+- ``data`` as an object keyed by UUID, a list, or ``[]``/``{}``/null for no rows;
+- dates ``YYYY-MM-DD HH:MM:SS`` with or without fractional seconds, in the
+  reply's ``utcOffset``, which the row itself does not carry;
+- unknown extra fields are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Any, TypeVar, get_args, get_origin
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, override
+
+from .._records.calls import CallDirection, CallPage, CallSummary
+from .._records.events import Event, event_class
+
+T = TypeVar("T")
+
+CALL_FIELDS = {
+    "uuid": "callUuid",
+    "date": "callDate",
+    "direction": "callDirection",
+    "cid_name": "cidName",
+    "cid_num": "cidNum",
+    "num_dialed": "numDialed",
+    "duration": "duration",
+    "recorded": "callRecorded",
+    "recording_url": "recordingUrl",
+    "did_description": "didDescription",
+    "cid_prefix": "cidPrefix",
+    "last_event": "lastEvent",
+    "flagged": "callFlagged",
+    "severity": "callSeverity",
+    "notes": "callNotes",
+    "went_to_voicemail": "wentToVoicemail",
+    "spoke_to_person": "spokeToPerson",
+    "did_group": "didGroup",
+    "transcription": "transcription",
+}
+EVENT_FIELDS = {
+    "uuid": "eventUuid",
+    "date": "eventDate",
+    "type_id": "eventType",
+    "data1": "eventData1",
+    "data2": "eventData2",
+    "data3": "eventData3",
+    "data4": "eventData4",
+}
+PAGE_FIELDS = {
+    "page": "currentPage",
+    "max_pages": "maxPages",
+    "total": "maxResultSize",
+    "utc_offset": "utcOffset",
+}
+UTC_OFFSET = "utcOffset"
+EVENT_TYPE = "eventType"
+# The key a row of ``data`` is filed under, used when the row itself lacks it.
+_ROW_KEY = {CallSummary: "callUuid", Event: "eventUuid"}
+
+
+@attrs.frozen
+class EventPage:
+    """One page of a Call Details reply, without the call's own fields."""
+
+    page: int
+    max_pages: int
+    total: int
+    utc_offset: int
+    events: tuple[Event, ...]
+
+
+# Row dates carry no offset; the reply's envelope does. Parsing one reply is
+# synchronous, so a context variable scoped to it is exact and task-safe.
+_REPLY_TZ: ContextVar[tzinfo] = ContextVar("_REPLY_TZ", default=UTC)
+
+
+@contextmanager
+def reply_offset(minutes: int) -> Iterator[None]:
+    token = _REPLY_TZ.set(timezone(timedelta(minutes=minutes)))
+    try:
+        yield
+    finally:
+        _REPLY_TZ.reset(token)
+
+
+def to_int(value: Any, _: Any = None) -> int:
+    if type(value) is int:
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            number = float(text)  # "35.0"; raises ValueError for anything else
+            if number.is_integer():
+                return int(number)
+            raise
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise TypeError(f"expected an integer, got {type(value).__name__}")
+
+
+def _optional_int(value: Any, _: Any) -> int | None:
+    return None if value is None or value == "" else to_int(value)
+
+
+_TRUE = {"1", "true", "yes"}
+_FALSE = {"0", "false", "no", ""}
+
+
+def _flag(value: Any, _: Any) -> bool:
+    if value is None or value is False or value is True:
+        return bool(value)
+    if type(value) is int and value in (0, 1):
+        return value == 1
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise ValueError(f"expected a 0/1 flag, got {value!r:.40}")
+
+
+def _optional_text(value: Any, _: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # PHP sends numeric-looking text as numbers at times
+    raise TypeError(f"expected text, got {type(value).__name__}")
+
+
+def _text(value: Any, _: Any) -> str:
+    text = _optional_text(value, None)
+    if text is None:
+        raise ValueError("expected non-empty text")
+    return text
+
+
+def _datetime(value: Any, _: Any) -> datetime:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a date string, got {type(value).__name__}")
+    parsed = datetime.fromisoformat(value.strip())  # accepts "YYYY-MM-DD HH:MM:SS[.ffffff]"
+    tz = _REPLY_TZ.get()
+    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed.astimezone(tz)
+
+
+def _direction(value: Any, _: Any) -> CallDirection:
+    return CallDirection(to_int(value))
+
+
+def _rows(value: Any, key: str) -> Iterator[Any]:
+    if value is None or value == [] or value == {}:
+        return
+    if isinstance(value, dict):
+        for uuid, row in value.items():
+            if isinstance(row, dict) and key not in row:
+                row = {**row, key: uuid}
+            yield row
+    elif isinstance(value, list):
+        yield from value
+    else:
+        raise TypeError(f"expected an object or a list of rows, got {type(value).__name__}")
+
+
+def _is_row_tuple(t: Any) -> bool:
+    args = get_args(t)
+    return get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis and args[0] in _ROW_KEY
+
+
+def _make_rows_hook(t: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
+    row_type = get_args(t)[0]
+    key = _ROW_KEY[row_type]
+    return lambda value, _: tuple(converter.structure(row, row_type) for row in _rows(value, key))
+
+
+def _structure_event(value: Any, _: Any) -> Event:
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an event object, got {type(value).__name__}")
+    return converter.structure(value, event_class(to_int(value.get(EVENT_TYPE))))
+
+
+def _renamed(cls: type[Any], names: dict[str, str]) -> Callable[[Any, Any], Any]:
+    overrides: dict[str, Any] = {field: override(rename=wire) for field, wire in names.items()}
+    return make_dict_structure_fn(cls, converter, **overrides)
+
+
+converter = cattrs.Converter(detailed_validation=True)
+converter.register_structure_hook(int, to_int)
+converter.register_structure_hook(bool, _flag)
+converter.register_structure_hook(str, _text)
+converter.register_structure_hook(datetime, _datetime)
+converter.register_structure_hook(CallDirection, _direction)
+converter.register_structure_hook_func(lambda t: t == int | None, _optional_int)
+converter.register_structure_hook_func(lambda t: t == str | None, _optional_text)
+converter.register_structure_hook_factory(_is_row_tuple, _make_rows_hook)
+converter.register_structure_hook(CallSummary, _renamed(CallSummary, CALL_FIELDS))
+converter.register_structure_hook(CallPage, _renamed(CallPage, {**PAGE_FIELDS, "calls": "data"}))
+converter.register_structure_hook(EventPage, _renamed(EventPage, {**PAGE_FIELDS, "events": "data"}))
+converter.register_structure_hook_factory(
+    lambda t: isinstance(t, type) and issubclass(t, Event) and t is not Event,
+    lambda t: _renamed(t, EVENT_FIELDS),
+)
+converter.register_structure_hook(Event, _structure_event)
+
+
+def structure(value: Any, cls: type[T]) -> T:
+    return converter.structure(value, cls)

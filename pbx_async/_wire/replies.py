@@ -1,0 +1,119 @@
+"""Decoded replies -> records, and the API's error replies -> typed exceptions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import cattrs
+
+from .._errors import (
+    ApiError,
+    AuthenticationError,
+    CallNotFoundError,
+    InvalidContainerError,
+    ResponseFormatError,
+    TransientServerError,
+)
+from .._records.calls import CallPage, CallSummary
+from .converter import CALL_FIELDS, UTC_OFFSET, EventPage, reply_offset, structure, to_int
+
+T = TypeVar("T")
+
+ERROR_KEY, SUCCESS_KEY = "error", "success"
+NOTES_SUBMITTED = "Your call notes have been submitted."
+# The documented error messages, and what the user should do about each.
+_ERRORS: dict[str, tuple[type[ApiError], str]] = {
+    "your container id is invalid.": (
+        InvalidContainerError,
+        "the server refused the container ID; check PBX_CONTAINER_ID / container_id (and tenant_id)",
+    ),
+    "your api auth key is invalid.": (
+        AuthenticationError,
+        "the server refused the API key; check PBX_AUTH / auth (keys are managed under Users in the portal)",
+    ),
+    "your calluuid is missing.": (
+        CallNotFoundError,
+        "the server did not find the call UUID; check that it came from a Call Summary of this container",
+    ),
+    "error connecting to the database. try again later.": (
+        TransientServerError,
+        "the server could not reach its database; this is temporary, try again later",
+    ),
+}
+
+
+def decode(content: bytes, what: str) -> Any:
+    """JSON-decode a body; a body that is not JSON raises ResponseFormatError."""
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        snippet = content[:60].decode("utf-8", "replace")
+        raise ResponseFormatError(
+            f"{what}: the reply is not valid JSON ({len(content)} bytes, starting {snippet!r})"
+        ) from None
+
+
+def error_for_reply(reply: Any, what: str, status_code: int | None = None) -> ApiError | None:
+    """The typed error an ``{"error": "..."}`` reply stands for; None for any other reply."""
+    if not isinstance(reply, dict) or ERROR_KEY not in reply:
+        return None
+    message = str(reply[ERROR_KEY])[:300]
+    cls, advice = _ERRORS.get(message.strip().lower(), (ApiError, "the API reported an error"))
+    return cls(
+        f"{what}: {advice} (server said: {message!r})", status_code=status_code, server_message=message
+    )
+
+
+def is_transient(error: ApiError) -> bool:
+    return isinstance(error, TransientServerError)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, cattrs.BaseValidationError):
+        details = cattrs.transform_error(exc)
+        text = "; ".join(details[:5]) + (f"; and {len(details) - 5} more" if len(details) > 5 else "")
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text[:500]
+
+
+def _structure(reply: Any, cls: type[T], what: str) -> T:
+    if not isinstance(reply, dict):
+        raise ResponseFormatError(f"{what}: expected a JSON object, got {type(reply).__name__}")
+    try:
+        with reply_offset(_offset(reply)):
+            return structure(reply, cls)
+    except (
+        cattrs.BaseValidationError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        OverflowError,
+    ) as exc:
+        raise ResponseFormatError(
+            f"{what}: the reply does not match the API contract: {_describe(exc)}"
+        ) from None
+
+
+def _offset(reply: dict[str, Any]) -> int:
+    value = reply.get(UTC_OFFSET)
+    return 0 if value is None or value == "" else to_int(value)
+
+
+def call_page(reply: Any) -> CallPage:
+    return _structure(reply, CallPage, "Call Summary")
+
+
+def details_page(reply: Any, call_uuid: str) -> tuple[CallSummary | None, EventPage]:
+    """The call's summary (None when the reply has none) and one page of its events."""
+    page = _structure(reply, EventPage, "Call Details")
+    if not reply.get(CALL_FIELDS["uuid"]):
+        return None, page
+    return _structure(reply, CallSummary, "Call Details"), page
+
+
+def notes_reply(reply: Any) -> None:
+    if not (isinstance(reply, dict) and isinstance(reply.get(SUCCESS_KEY), str)):
+        raise ResponseFormatError(f"Call Notes: expected a success or error reply, got {str(reply)[:100]!r}")
