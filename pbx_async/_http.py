@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -24,6 +24,7 @@ from ._retry import RetryPolicy, parse_retry_after
 from ._wire import replies
 
 log = logging.getLogger("pbx_async")
+T = TypeVar("T")
 
 # Errors raised before a byte of the request left this machine: safe to retry a POST.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -59,30 +60,35 @@ class Requester:
         self._client, self._base_url, self._secret = client, base_url, secret
         self._retry, self._timeout, self.limiter = retry, timeout, limiter
 
-    async def get_json(self, what: str, path: str, params: Mapping[str, str]) -> Any:
-        """GET ``base_url + path`` and return the decoded JSON reply (error replies raised)."""
-        return await self._with_retries(what, "GET", path, params=params)
+    async def get(self, what: str, path: str, params: Mapping[str, str], parse: Callable[[Any], T]) -> T:
+        """GET ``base_url + path`` and ``parse`` the decoded JSON reply (error replies raised)."""
+        return await self._exchange(what, "GET", path, params, parse)
 
-    async def post_form(self, what: str, path: str, form: Mapping[str, str]) -> Any:
-        """POST a urlencoded form and return the decoded JSON reply (error replies raised)."""
-        return await self._with_retries(what, "POST", path, form=form)
+    async def post_form(self, what: str, path: str, form: Mapping[str, str], parse: Callable[[Any], T]) -> T:
+        """POST a urlencoded form and ``parse`` the decoded JSON reply (error replies raised)."""
+        return await self._exchange(what, "POST", path, form, parse)
 
-    async def _with_retries(
-        self,
-        what: str,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        form: Mapping[str, str] | None = None,
-    ) -> Any:
+    async def _exchange(
+        self, what: str, method: str, path: str, fields: Mapping[str, str], parse: Callable[[Any], T]
+    ) -> T:
+        # The one place every reply passes through: a server may echo the key back
+        # in an error text or a field value, so every error is scrubbed here.
+        try:
+            return parse(await self._with_retries(what, method, path, fields))
+        except PbxError as exc:
+            exc.args = tuple(scrub(a, self._secret) if isinstance(a, str) else a for a in exc.args)
+            if isinstance(exc, ApiError) and exc.server_message is not None:
+                exc.server_message = scrub(exc.server_message, self._secret)
+            raise
+
+    async def _with_retries(self, what: str, method: str, path: str, fields: Mapping[str, str]) -> Any:
         policy = self._retry
         deadline = anyio.current_time() + policy.max_elapsed
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self._attempt(what, method, self._base_url + path, params, form)
+                return await self._attempt(what, method, self._base_url + path, fields)
             except _Failed as failed:
                 may_retry = failed.retry_get if method == "GET" else failed.retry_post
                 delay = policy.backoff(attempt, failed.retry_after)
@@ -93,14 +99,8 @@ class Requester:
                 log.info("%s: attempt %d failed (%s); retrying in %.2f s", what, attempt, failed.error, delay)
             await anyio.sleep(delay)
 
-    async def _attempt(
-        self,
-        what: str,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        form: Mapping[str, str] | None,
-    ) -> Any:
+    async def _attempt(self, what: str, method: str, url: str, fields: Mapping[str, str]) -> Any:
+        params, form = (fields, None) if method == "GET" else (None, fields)
         async with self.limiter:
             log.debug("%s: %s %s", what, method, url)
             try:

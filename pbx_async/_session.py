@@ -171,8 +171,8 @@ class PbxSession:
 
     async def _call_page(self, query: CallQuery, page: int) -> CallPage:
         params = self._params(requests.call_list(query, page))
-        return replies.call_page(
-            await self._http.get_json("Call Summary", self.paths.call_list.lstrip("/"), params)
+        return await self._http.get(
+            "Call Summary", self.paths.call_list.lstrip("/"), params, replies.call_page
         )
 
     # -- Call Summary --------------------------------------------------------------------------
@@ -233,9 +233,7 @@ class PbxSession:
 
         async def fetch(page: int) -> tuple[CallSummary | None, tuple[Event, ...], int]:
             params = self._params(requests.call_details(call_uuid, offset, page))
-            summary, events = replies.details_page(
-                await self._http.get_json("Call Details", path, params), call_uuid
-            )
+            summary, events = await self._http.get("Call Details", path, params, replies.details_page)
             return summary, events.events, events.max_pages
 
         summary, events, max_pages = await fetch(1)
@@ -281,5 +279,4 @@ class PbxSession:
             else check.int_in("severity", severity, range(6), "0 = none, 5 = maximum"),
         )
         form = self._params(form)
-        reply = await self._http.post_form("Call Notes", self.paths.call_notes.lstrip("/"), form)
-        replies.notes_reply(reply)
+        await self._http.post_form("Call Notes", self.paths.call_notes.lstrip("/"), form, replies.notes_reply)

@@ -93,7 +93,12 @@ def event_row(uuid: str, type_id: int, date: str, *data: str) -> dict[str, Any]:
 
 
 def details_reply(
-    call_uuid: str, events: list[dict[str, Any]], *, page: int = 1, total: int | None = None, per_page: int = 500
+    call_uuid: str,
+    events: list[dict[str, Any]],
+    *,
+    page: int = 1,
+    total: int | None = None,
+    per_page: int = 500,
 ) -> dict[str, Any]:
     total = len(events) if total is None else total
     return {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import anyio
@@ -118,14 +118,22 @@ async def test_dates_whole_days_aware_and_naive(api: respx.MockRouter, session: 
     route = api.get(LIST_URL).respond(json=list_reply([]))
     chicago = timezone(timedelta(hours=-5))
     cases = [
-        ({"from_date": date(2026, 11, 2), "to_date": date(2026, 11, 3)}, "2026-11-02 00:00:00", "2026-11-03 23:59:59"),
+        (
+            {"from_date": date(2026, 11, 2), "to_date": date(2026, 11, 3)},
+            "2026-11-02 00:00:00",
+            "2026-11-03 23:59:59",
+        ),
         # aware: converted to the request's offset (-300 here)
         (
-            {"from_date": datetime(2026, 11, 2, 15, 0, tzinfo=timezone.utc), "utc_offset": -300},
+            {"from_date": datetime(2026, 11, 2, 15, 0, tzinfo=UTC), "utc_offset": -300},
             "2026-11-02 10:00:00",
             None,
         ),
-        ({"from_date": datetime(2026, 11, 2, 9, 0, tzinfo=chicago), "utc_offset": 60}, "2026-11-02 15:00:00", None),
+        (
+            {"from_date": datetime(2026, 11, 2, 9, 0, tzinfo=chicago), "utc_offset": 60},
+            "2026-11-02 15:00:00",
+            None,
+        ),
         # naive: taken as already in the request's offset, fractions dropped
         ({"to_date": datetime(2026, 11, 2, 9, 30, 15, 999), "utc_offset": -300}, None, "2026-11-02 09:30:15"),
     ]
@@ -212,7 +220,14 @@ async def test_later_pages_are_prefetched_concurrently_within_the_limit(api: res
 
 async def test_an_empty_window_yields_one_empty_page(api: respx.MockRouter, session: PbxSession) -> None:
     api.get(LIST_URL).respond(
-        json={"currentResultSize": 0, "currentPage": 1, "maxResultSize": 0, "maxPages": 0, "utcOffset": 0, "data": []}
+        json={
+            "currentResultSize": 0,
+            "currentPage": 1,
+            "maxResultSize": 0,
+            "maxPages": 0,
+            "utcOffset": 0,
+            "data": [],
+        }
     )
     pages = [p async for p in session.iter_call_pages()]
     assert [(p.total, p.calls) for p in pages] == [(0, ())]
@@ -258,7 +273,7 @@ async def test_a_count_that_never_adds_up_raises_rather_than_skipping(
 ) -> None:
     reply = list_reply(["a", "b"], total=3)  # says 3, only ever shows 2
     api.get(LIST_URL).respond(json=reply)
-    with pytest.raises(PaginationDriftError, match="2 distinct calls .* reports 3"):
+    with pytest.raises(PaginationDriftError, match=r"2 distinct calls .* reports 3"):
         [c async for c in session.iter_calls()]
 
 

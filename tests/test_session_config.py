@@ -70,7 +70,11 @@ def test_from_env_reads_the_four_variables(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("PBX_TENANT_ID", "7")
     monkeypatch.setenv("PBX_BASE_URL", "http://localhost:9999")
     session = PbxSession.from_env(max_concurrency=3)
-    assert (session.container_id, session.tenant_id, session.base_url) == ("222333", 7, "http://localhost:9999/")
+    assert (session.container_id, session.tenant_id, session.base_url) == (
+        "222333",
+        7,
+        "http://localhost:9999/",
+    )
     assert session.max_concurrency == 3
 
 

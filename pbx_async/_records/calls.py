@@ -87,7 +87,7 @@ class CallPage:
     max_pages: int
     total: int
     utc_offset: int
-    calls: tuple[CallSummary, ...]
+    calls: tuple[CallSummary, ...] = ()
 
 
 @attrs.frozen

@@ -56,6 +56,7 @@ EVENT_FIELDS = {
     "data3": "eventData3",
     "data4": "eventData4",
 }
+WIRE_NAMES: dict[type[Any], dict[str, str]] = {}  # filled below, for error messages
 PAGE_FIELDS = {
     "page": "currentPage",
     "max_pages": "maxPages",
@@ -76,7 +77,7 @@ class EventPage:
     max_pages: int
     total: int
     utc_offset: int
-    events: tuple[Event, ...]
+    events: tuple[Event, ...] = ()
 
 
 # Row dates carry no offset; the reply's envelope does. Parsing one reply is
@@ -161,16 +162,24 @@ def _direction(value: Any, _: Any) -> CallDirection:
     return CallDirection(to_int(value))
 
 
-def _rows(value: Any, key: str) -> Iterator[Any]:
+class RowError(Exception):
+    """A row of ``data`` failed to structure; ``key`` is its UUID key or list index."""
+
+    def __init__(self, key: str | int, error: Exception) -> None:
+        super().__init__(f"row {key!r}: {error}")
+        self.key, self.error = key, error
+
+
+def _rows(value: Any, key: str) -> Iterator[tuple[str | int, Any]]:
     if value is None or value == [] or value == {}:
         return
     if isinstance(value, dict):
         for uuid, row in value.items():
             if isinstance(row, dict) and key not in row:
                 row = {**row, key: uuid}
-            yield row
+            yield uuid, row
     elif isinstance(value, list):
-        yield from value
+        yield from enumerate(value)
     else:
         raise TypeError(f"expected an object or a list of rows, got {type(value).__name__}")
 
@@ -183,7 +192,17 @@ def _is_row_tuple(t: Any) -> bool:
 def _make_rows_hook(t: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
     row_type = get_args(t)[0]
     key = _ROW_KEY[row_type]
-    return lambda value, _: tuple(converter.structure(row, row_type) for row in _rows(value, key))
+
+    def structure_rows(value: Any, _: Any) -> tuple[Any, ...]:
+        rows = []
+        for row_key, row in _rows(value, key):
+            try:
+                rows.append(converter.structure(row, row_type))
+            except Exception as exc:
+                raise RowError(row_key, exc) from None
+        return tuple(rows)
+
+    return structure_rows
 
 
 def _structure_event(value: Any, _: Any) -> Event:
@@ -213,7 +232,17 @@ converter.register_structure_hook_factory(
     lambda t: isinstance(t, type) and issubclass(t, Event) and t is not Event,
     lambda t: _renamed(t, EVENT_FIELDS),
 )
-converter.register_structure_hook(Event, _structure_event)
+converter.register_structure_hook_func(lambda t: t is Event, _structure_event)
+
+
+WIRE_NAMES.update(
+    {
+        CallSummary: CALL_FIELDS,
+        CallPage: {**PAGE_FIELDS, "calls": "data"},
+        EventPage: {**PAGE_FIELDS, "events": "data"},
+        Event: EVENT_FIELDS,
+    }
+)
 
 
 def structure(value: Any, cls: type[T]) -> T:

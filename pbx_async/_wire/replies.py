@@ -16,7 +16,18 @@ from .._errors import (
     TransientServerError,
 )
 from .._records.calls import CallPage, CallSummary
-from .converter import CALL_FIELDS, UTC_OFFSET, EventPage, reply_offset, structure, to_int
+from .._records.events import Event
+from .converter import (
+    CALL_FIELDS,
+    EVENT_FIELDS,
+    UTC_OFFSET,
+    WIRE_NAMES,
+    EventPage,
+    RowError,
+    reply_offset,
+    structure,
+    to_int,
+)
 
 T = TypeVar("T")
 
@@ -69,13 +80,28 @@ def is_transient(error: ApiError) -> bool:
     return isinstance(error, TransientServerError)
 
 
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, cattrs.BaseValidationError):
-        details = cattrs.transform_error(exc)
-        text = "; ".join(details[:5]) + (f"; and {len(details) - 5} more" if len(details) > 5 else "")
+def _problems(exc: BaseException, path: str, out: list[str]) -> None:
+    """Flatten cattrs' validation tree into ``$.data['uuid'].callDate: ...`` lines, in wire names."""
+    if isinstance(exc, cattrs.ClassValidationError):
+        names = WIRE_NAMES.get(exc.cl) or (EVENT_FIELDS if issubclass(exc.cl, Event) else {})
+        with_notes, without_notes = exc.group_exceptions()
+        for sub, note in with_notes:
+            _problems(sub, f"{path}.{names.get(note.name, note.name)}", out)
+        for sub in without_notes:
+            _problems(sub, path, out)
+    elif isinstance(exc, RowError):
+        _problems(exc.error, f"{path}[{exc.key!r}]", out)
+    elif isinstance(exc, KeyError):
+        out.append(f"{path}: missing")
     else:
-        text = f"{type(exc).__name__}: {exc}"
-    return text[:500]
+        out.append(f"{path}: {str(exc)[:80] or type(exc).__name__}")
+
+
+def _describe(exc: BaseException) -> str:
+    problems: list[str] = []
+    _problems(exc, "$", problems)
+    more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+    return "; ".join(problems[:3]) + more
 
 
 def _structure(reply: Any, cls: type[T], what: str) -> T:
@@ -106,7 +132,7 @@ def call_page(reply: Any) -> CallPage:
     return _structure(reply, CallPage, "Call Summary")
 
 
-def details_page(reply: Any, call_uuid: str) -> tuple[CallSummary | None, EventPage]:
+def details_page(reply: Any) -> tuple[CallSummary | None, EventPage]:
     """The call's summary (None when the reply has none) and one page of its events."""
     page = _structure(reply, EventPage, "Call Details")
     if not reply.get(CALL_FIELDS["uuid"]):
