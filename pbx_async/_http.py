@@ -33,9 +33,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 class _Failed(Exception):
     """One failed attempt: the error to raise if no retry follows, and whether one may."""
 
-    def __init__(
-        self, error: PbxError, *, retry_get: bool, retry_post: bool, retry_after: float | None = None
-    ):
+    def __init__(self, error: PbxError, *, retry_get: bool, retry_post: bool, retry_after: float | None = None):
         self.error, self.retry_get, self.retry_post, self.retry_after = (
             error,
             retry_get,
@@ -104,9 +102,7 @@ class Requester:
         async with self.limiter:
             log.debug("%s: %s %s", what, method, url)
             try:
-                response = await self._client.request(
-                    method, url, params=params, data=form, timeout=self._timeout
-                )
+                response = await self._client.request(method, url, params=params, data=form, timeout=self._timeout)
             except httpx.RequestError as exc:
                 kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
                 detail = scrub(f"{type(exc).__name__}: {exc}", self._secret)

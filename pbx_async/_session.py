@@ -108,9 +108,7 @@ class PbxSession:
         install_log_filter()
         client = self._given_client
         if client is None:
-            limits = httpx.Limits(
-                max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency
-            )
+            limits = httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency)
             client = self._client = httpx.AsyncClient(limits=limits, follow_redirects=False)
         self._requester = Requester(
             client,
@@ -171,9 +169,7 @@ class PbxSession:
 
     async def _call_page(self, query: CallQuery, page: int) -> CallPage:
         params = self._params(requests.call_list(query, page))
-        return await self._http.get(
-            "Call Summary", self.paths.call_list.lstrip("/"), params, replies.call_page
-        )
+        return await self._http.get("Call Summary", self.paths.call_list.lstrip("/"), params, replies.call_page)
 
     # -- Call Summary --------------------------------------------------------------------------
 
@@ -220,9 +216,7 @@ class PbxSession:
 
     # -- Call Details ----------------------------------------------------------------------------
 
-    async def get_call_details(
-        self, call: str | CallSummary, *, utc_offset: int | None = None
-    ) -> CallDetails:
+    async def get_call_details(self, call: str | CallSummary, *, utc_offset: int | None = None) -> CallDetails:
         """The call's summary and every event of its timeline, in time order.
 
         details = await session.get_call_details("3f1c…")   # or a CallSummary

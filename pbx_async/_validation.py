@@ -32,9 +32,7 @@ def tenant_id(value: Any) -> int:
     if isinstance(value, str) and value.isdigit():
         value = int(value)
     if not _is_int(value) or not 0 <= value <= 999:
-        raise ValidationError(
-            f"tenant_id must be an integer from 0 to 999 (0 = default tenant), got {value!r}"
-        )
+        raise ValidationError(f"tenant_id must be an integer from 0 to 999 (0 = default tenant), got {value!r}")
     return int(value)
 
 
@@ -49,14 +47,7 @@ def base_url(value: Any) -> str:
 
 def api_path(name: str, value: Any) -> str:
     parts = urlsplit(value) if isinstance(value, str) else None
-    if (
-        parts is None
-        or not value.strip()
-        or parts.scheme
-        or parts.netloc
-        or parts.query
-        or _CONTROL.search(value)
-    ):
+    if parts is None or not value.strip() or parts.scheme or parts.netloc or parts.query or _CONTROL.search(value):
         # Paths are relative to base_url so the key only ever goes to the configured host.
         raise ValidationError(
             f"paths.{name} must be a path relative to base_url, such as 'api/call_list.php', got {value!r}"

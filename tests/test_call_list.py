@@ -163,9 +163,7 @@ async def test_bad_windows_are_refused(
     assert route.call_count == 0
 
 
-def paged_server(
-    calls: list[str], *, per_page: int = 500, delay: float = 0.0, log: list[int] | None = None
-) -> Any:
+def paged_server(calls: list[str], *, per_page: int = 500, delay: float = 0.0, log: list[int] | None = None) -> Any:
     """A side effect serving ``calls`` (newest first) in pages; ``calls`` may grow while paging."""
     state = {"in_flight": 0, "peak": 0}
 
@@ -186,9 +184,7 @@ def paged_server(
     return respond
 
 
-async def test_1234_calls_in_three_pages_give_1234_distinct_records(
-    api: respx.MockRouter, session: PbxSession
-) -> None:
+async def test_1234_calls_in_three_pages_give_1234_distinct_records(api: respx.MockRouter, session: PbxSession) -> None:
     calls = [f"call-{i:04d}" for i in range(1234)]
     route = api.get(LIST_URL).mock(side_effect=paged_server(calls))
     got = [c async for c in session.iter_calls(from_date=date(2026, 11, 2))]

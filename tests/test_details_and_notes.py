@@ -16,12 +16,8 @@ from .conftest import CONTAINER, DETAILS_URL, KEY, NOTES_URL, call_row, details_
 pytestmark = pytest.mark.anyio
 
 
-async def test_details_parameters_use_the_exact_wire_names(
-    api: respx.MockRouter, session: PbxSession
-) -> None:
-    route = api.get(DETAILS_URL).respond(
-        json=details_reply("c1", [event_row("e1", 5, "2026-11-02 09:20:00")])
-    )
+async def test_details_parameters_use_the_exact_wire_names(api: respx.MockRouter, session: PbxSession) -> None:
+    route = api.get(DETAILS_URL).respond(json=details_reply("c1", [event_row("e1", 5, "2026-11-02 09:20:00")]))
     await session.get_call_details("c1", utc_offset=-300)
     assert dict(route.calls[0].request.url.params) == {
         "auth": KEY,
@@ -33,9 +29,7 @@ async def test_details_parameters_use_the_exact_wire_names(
     }
 
 
-async def test_details_read_every_page_and_sort_events_by_time(
-    api: respx.MockRouter, session: PbxSession
-) -> None:
+async def test_details_read_every_page_and_sort_events_by_time(api: respx.MockRouter, session: PbxSession) -> None:
     # 1,203 events over 3 pages, served out of time order
     events = [
         event_row(f"e{i:04d}", 5, f"2026-11-02 {9 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}")
@@ -82,9 +76,7 @@ async def test_details_reply_without_a_call_is_not_found(api: respx.MockRouter, 
         await session.get_call_details("gone")
 
 
-async def test_notes_are_posted_form_urlencoded_with_seed_names(
-    api: respx.MockRouter, session: PbxSession
-) -> None:
+async def test_notes_are_posted_form_urlencoded_with_seed_names(api: respx.MockRouter, session: PbxSession) -> None:
     route = api.post(NOTES_URL).respond(json={"success": "Your call notes have been submitted."})
     note = "Called back & resolved: 100% ✓"
     await session.set_call_notes("c1", notes=note, flagged=True, severity=3)
@@ -136,9 +128,7 @@ async def test_255_character_notes_are_accepted(api: respx.MockRouter, session: 
     assert parse_qs(route.calls[0].request.content.decode())["callNotes"] == ["é" * 255]
 
 
-async def test_an_unexpected_notes_reply_is_a_format_error(
-    api: respx.MockRouter, session: PbxSession
-) -> None:
+async def test_an_unexpected_notes_reply_is_a_format_error(api: respx.MockRouter, session: PbxSession) -> None:
     api.post(NOTES_URL).respond(json={"status": "ok"})
     with pytest.raises(pbx_async.ResponseFormatError, match="success or error"):
         await session.set_call_notes("c1", notes="hi")

@@ -71,9 +71,7 @@ def error_for_reply(reply: Any, what: str, status_code: int | None = None) -> Ap
         return None
     message = str(reply[ERROR_KEY])[:300]
     cls, advice = _ERRORS.get(message.strip().lower(), (ApiError, "the API reported an error"))
-    return cls(
-        f"{what}: {advice} (server said: {message!r})", status_code=status_code, server_message=message
-    )
+    return cls(f"{what}: {advice} (server said: {message!r})", status_code=status_code, server_message=message)
 
 
 def is_transient(error: ApiError) -> bool:
@@ -118,9 +116,7 @@ def _structure(reply: Any, cls: type[T], what: str) -> T:
         AttributeError,
         OverflowError,
     ) as exc:
-        raise ResponseFormatError(
-            f"{what}: the reply does not match the API contract: {_describe(exc)}"
-        ) from None
+        raise ResponseFormatError(f"{what}: the reply does not match the API contract: {_describe(exc)}") from None
 
 
 def _offset(reply: dict[str, Any]) -> int:

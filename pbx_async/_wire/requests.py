@@ -69,9 +69,7 @@ def recording(file_name: str) -> dict[str, str]:
     return {"fileName": file_name}
 
 
-def call_notes(
-    call_uuid: str, *, notes: str | None, flagged: bool | None, severity: int | None
-) -> dict[str, str]:
+def call_notes(call_uuid: str, *, notes: str | None, flagged: bool | None, severity: int | None) -> dict[str, str]:
     form = {"callUuid": call_uuid}
     if flagged is not None:
         form["callFlagged"] = _encode(flagged)

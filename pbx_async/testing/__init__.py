@@ -1,0 +1,20 @@
+"""A faithful PBX simulator for tests, demos and benchmarks; no credentials needed.
+
+    from pbx_async import PbxSession
+    from pbx_async.testing import Simulator, serve
+
+    sim = Simulator(calls=2_000, days=7, seed=1)
+    async with serve(sim) as base_url:  # real HTTP on loopback
+        async with PbxSession(sim.auth, sim.container_id, base_url=base_url) as session:
+            calls = [c async for c in session.iter_calls(from_date=sim.now.date())]
+
+In-process, without sockets: ``PbxSession(..., http_client=sim.client())``.
+Ground truth for assertions: ``sim.truth_calls()``, ``sim.truth_details(uuid)``,
+``sim.recording_bytes_of(uuid)``, ``sim.recording_sha256(uuid)``.
+"""
+
+from ._app import ConnectionDropped, SimulatorApp
+from ._server import SimulatorTransport, serve
+from ._simulator import Faults, Simulator
+
+__all__ = ["ConnectionDropped", "Faults", "Simulator", "SimulatorApp", "SimulatorTransport", "serve"]

@@ -1,0 +1,106 @@
+"""Running a ``Simulator``: in-process through httpx, or over real loopback HTTP with uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import httpx
+
+from ._app import ConnectionDropped
+from ._simulator import Simulator
+
+
+class SimulatorTransport(httpx.AsyncBaseTransport):
+    """An in-process transport to a simulator, with faults as a network would show them.
+
+        client = httpx.AsyncClient(transport=SimulatorTransport(sim))
+
+    A dropped connection surfaces as ``httpx.RemoteProtocolError`` and a reply
+    slower than the request's read timeout as ``httpx.ReadTimeout``, as they
+    would over a socket (``httpx.ASGITransport`` alone enforces no timeout).
+    """
+
+    def __init__(self, sim: Simulator) -> None:
+        self._inner = httpx.ASGITransport(app=sim.app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeout = request.extensions.get("timeout", {}).get("read")
+        try:
+            with anyio.fail_after(timeout):
+                return await self._inner.handle_async_request(request)
+        except ConnectionDropped as exc:
+            raise httpx.RemoteProtocolError(str(exc), request=request) from None
+        except TimeoutError:
+            raise httpx.ReadTimeout("simulated slow reply", request=request) from None
+
+
+class _DropNoise(logging.Filter):
+    """uvicorn logs a traceback when the app drops a connection on purpose; keep it quiet."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+def _make_server(sim: Simulator, sock: socket.socket, log_level: str) -> Any:
+    try:
+        import uvicorn
+    except ImportError:  # pragma: no cover - depends on the install
+        raise RuntimeError(
+            "serving the simulator over HTTP needs uvicorn: pip install 'pbx-async[simulator]'"
+        ) from None
+    logging.getLogger("uvicorn.error").addFilter(_DropNoise())
+    config = uvicorn.Config(sim.app, log_level=log_level, lifespan="off", access_log=False, timeout_keep_alive=30)
+    return uvicorn.Server(config)
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
+@asynccontextmanager
+async def serve(sim: Simulator, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
+    """Serve ``sim`` over real HTTP on loopback for the duration of the block; yields its base URL.
+
+        async with serve(Simulator(calls=500)) as base_url:
+            ...
+
+    The server runs on its own thread and event loop, so this works from
+    asyncio and from Trio alike, and stops (connections closed) on exit.
+    """
+    sock = bind(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    base_url = f"http://{bound_host if ':' not in bound_host else f'[{bound_host}]'}:{bound_port}/"
+    sim.public_url = base_url
+    server = _make_server(sim, sock, "warning")
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the simulator's server failed to start")
+            await anyio.sleep(0.01)
+        yield base_url
+    finally:
+        server.should_exit = True
+        await anyio.to_thread.run_sync(thread.join)
+        sock.close()
+
+
+def run_forever(sim: Simulator, *, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve ``sim`` in the foreground until interrupted (the ``pbx-async simulate`` command)."""
+    sock = bind(host, port)
+    sim.public_url = f"http://{host}:{sock.getsockname()[1]}/"
+    server = _make_server(sim, sock, "info")
+    asyncio.run(server.serve(sockets=[sock]))
