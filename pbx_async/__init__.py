@@ -30,6 +30,7 @@ from ._records.calls import CallDetails, CallDirection, CallPage, CallSummary, I
 from ._records.event_types import *  # noqa: F403 - the 98 event classes, listed in its __all__
 from ._records.event_types import __all__ as _event_type_names
 from ._records.events import Event, UnknownEvent, event_class
+from ._records.recordings import RecordingFile
 from ._retry import RetryPolicy
 from ._session import PbxSession
 
@@ -55,6 +56,7 @@ __all__ = [
     "PbxSession",
     "RateLimitedError",
     "ResponseFormatError",
+    "RecordingFile",
     "RetryPolicy",
     "ServerError",
     "TransientServerError",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -30,7 +31,7 @@ T = TypeVar("T")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-class _Failed(Exception):
+class Failed(Exception):
     """One failed attempt: the error to raise if no retry follows, and whether one may."""
 
     def __init__(self, error: PbxError, *, retry_get: bool, retry_post: bool, retry_after: float | None = None):
@@ -55,8 +56,8 @@ class Requester:
         timeout: httpx.Timeout,
         limiter: anyio.CapacityLimiter,
     ) -> None:
-        self._client, self._base_url, self._secret = client, base_url, secret
-        self._retry, self._timeout, self.limiter = retry, timeout, limiter
+        self.client, self._base_url, self._secret = client, base_url, secret
+        self._retry, self.timeout, self.limiter = retry, timeout, limiter
 
     async def get(self, what: str, path: str, params: Mapping[str, str], parse: Callable[[Any], T]) -> T:
         """GET ``base_url + path`` and ``parse`` the decoded JSON reply (error replies raised)."""
@@ -69,48 +70,65 @@ class Requester:
     async def _exchange(
         self, what: str, method: str, path: str, fields: Mapping[str, str], parse: Callable[[Any], T]
     ) -> T:
-        # The one place every reply passes through: a server may echo the key back
-        # in an error text or a field value, so every error is scrubbed here.
+        with self.scrubbing():
+            reply = await self.retrying(what, method, lambda: self._attempt(what, method, self.url(path), fields))
+            return parse(reply)
+
+    def url(self, path: str) -> str:
+        return self._base_url + path
+
+    @contextmanager
+    def scrubbing(self) -> Iterator[None]:
+        """Scrub the key out of any PbxError raised inside.
+
+        Every reply passes through here, and a server may echo the key back in
+        an error text or a field value.
+        """
         try:
-            return parse(await self._with_retries(what, method, path, fields))
+            yield
         except PbxError as exc:
             exc.args = tuple(scrub(a, self._secret) if isinstance(a, str) else a for a in exc.args)
             if isinstance(exc, ApiError) and exc.server_message is not None:
                 exc.server_message = scrub(exc.server_message, self._secret)
             raise
 
-    async def _with_retries(self, what: str, method: str, path: str, fields: Mapping[str, str]) -> Any:
+    async def retrying(self, what: str, method: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run ``attempt`` until it succeeds, raises a final error, or the policy says stop."""
         policy = self._retry
         deadline = anyio.current_time() + policy.max_elapsed
-        attempt = 0
+        number = 0
         while True:
-            attempt += 1
+            number += 1
             try:
-                return await self._attempt(what, method, self._base_url + path, fields)
-            except _Failed as failed:
+                return await attempt()
+            except Failed as failed:
                 may_retry = failed.retry_get if method == "GET" else failed.retry_post
-                delay = policy.backoff(attempt, failed.retry_after)
-                if not may_retry or attempt >= policy.max_attempts or anyio.current_time() + delay > deadline:
+                delay = policy.backoff(number, failed.retry_after)
+                if not may_retry or number >= policy.max_attempts or anyio.current_time() + delay > deadline:
                     if may_retry:
-                        log.warning("%s: giving up after %d attempts: %s", what, attempt, failed.error)
+                        log.warning("%s: giving up after %d attempts: %s", what, number, failed.error)
                     raise failed.error from None
-                log.info("%s: attempt %d failed (%s); retrying in %.2f s", what, attempt, failed.error, delay)
+                log.info("%s: attempt %d failed (%s); retrying in %.2f s", what, number, failed.error, delay)
             await anyio.sleep(delay)
+
+    def network_failure(self, what: str, exc: httpx.RequestError) -> Failed:
+        kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+        detail = scrub(f"{type(exc).__name__}: {exc}", self._secret)
+        error = NetworkError(f"{what}: the request {kind} ({detail}); check base_url and the network")
+        return Failed(error, retry_get=True, retry_post=isinstance(exc, _NOT_SENT))
 
     async def _attempt(self, what: str, method: str, url: str, fields: Mapping[str, str]) -> Any:
         params, form = (fields, None) if method == "GET" else (None, fields)
         async with self.limiter:
             log.debug("%s: %s %s", what, method, url)
             try:
-                response = await self._client.request(method, url, params=params, data=form, timeout=self._timeout)
+                response = await self.client.request(method, url, params=params, data=form, timeout=self.timeout)
             except httpx.RequestError as exc:
-                kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-                detail = scrub(f"{type(exc).__name__}: {exc}", self._secret)
-                error = NetworkError(f"{what}: the request {kind} ({detail}); check base_url and the network")
-                raise _Failed(error, retry_get=True, retry_post=isinstance(exc, _NOT_SENT)) from None
+                raise self.network_failure(what, exc) from None
         return self._interpret(what, response)
 
-    def _interpret(self, what: str, response: httpx.Response) -> Any:
+    def check_status(self, what: str, response: httpx.Response) -> None:
+        """Raise for 429 and 5xx (retryable for GET)."""
         status = response.status_code
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -118,28 +136,37 @@ class Requester:
                 f"{what}: the server is rate limiting (429); lower max_concurrency or retry later",
                 retry_after=retry_after,
             )
-            raise _Failed(error, retry_get=True, retry_post=False, retry_after=retry_after)
+            raise Failed(error, retry_get=True, retry_post=False, retry_after=retry_after)
         if status >= 500:
             cls = TransientServerError if status in (502, 503, 504) else ServerError
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             error = cls(f"{what}: the server failed with HTTP {status}", status_code=status)
-            raise _Failed(error, retry_get=True, retry_post=False, retry_after=retry_after)
+            raise Failed(error, retry_get=True, retry_post=False, retry_after=retry_after)
+
+    def _interpret(self, what: str, response: httpx.Response) -> Any:
+        status = response.status_code
+        self.check_status(what, response)
         try:
             reply = replies.decode(response.content, what)
         except ResponseFormatError as exc:
             if 200 <= status < 300:  # a body cut short in transit: worth reading again
-                raise _Failed(exc, retry_get=True, retry_post=False) from None
-            raise self._status_error(what, status) from None
-        api_error = replies.error_for_reply(reply, what, status)
-        if api_error is not None:
-            transient = replies.is_transient(api_error)
-            raise _Failed(api_error, retry_get=transient, retry_post=transient)
+                raise Failed(exc, retry_get=True, retry_post=False) from None
+            raise self.status_error(what, status) from None
+        self.raise_error_reply(what, reply, status)
         if not 200 <= status < 300:
-            raise self._status_error(what, status)
+            raise self.status_error(what, status)
         return reply
 
     @staticmethod
-    def _status_error(what: str, status: int) -> ApiError:
+    def raise_error_reply(what: str, reply: Any, status: int) -> None:
+        """Raise the typed error for an ``{"error": ...}`` reply (transient ones retryable)."""
+        api_error = replies.error_for_reply(reply, what, status)
+        if api_error is not None:
+            transient = replies.is_transient(api_error)
+            raise Failed(api_error, retry_get=transient, retry_post=transient)
+
+    @staticmethod
+    def status_error(what: str, status: int) -> ApiError:
         if status in (401, 403):
             return AuthenticationError(f"{what}: HTTP {status}; check the API key", status_code=status)
         if status == 404:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping
 from datetime import date, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, Unpack
 
@@ -14,18 +15,21 @@ import httpx
 from . import _validation as check
 from ._concurrency import gather_ordered
 from ._config import DEFAULT_BASE_URL, ApiPaths
+from ._download import download, recording_file_name
 from ._errors import CallNotFoundError, ValidationError
 from ._http import Requester
 from ._pagination import CallScan, PageScan
 from ._query import CallFilters, CallQuery, build_query
 from ._records.calls import CallDetails, CallPage, CallSummary
 from ._records.events import Event
+from ._records.recordings import RecordingFile
 from ._redact import Secret, install_log_filter
 from ._retry import RetryPolicy
 from ._wire import replies, requests
 
 DateLike = date | datetime
 MAX_CONCURRENCY = 256
+MAX_RECORDING_BYTES = 4 * 1024**3  # a WAV file cannot be larger
 
 
 class PbxSession:
@@ -243,6 +247,44 @@ class PbxSession:
             next_page = numbers[-1] + 1
         unique = {event.uuid: event for event in collected}
         return CallDetails(call=summary, events=tuple(sorted(unique.values(), key=lambda e: e.date)))
+
+    # -- Recordings ------------------------------------------------------------------------------
+
+    async def download_recording(
+        self,
+        call_or_file_name: CallSummary | str,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        max_bytes: int = MAX_RECORDING_BYTES,
+    ) -> RecordingFile:
+        """Download one recording into the folder ``dest``; returns its path, size and SHA-256.
+
+            rec = await session.download_recording(call, "recordings/")
+
+        The body streams to ``dest/.NAME.part`` and is renamed into place only
+        when its length matches ``Content-Length``; a dropped connection
+        resumes with an HTTP Range request (or starts over where the server
+        ignores Range), and so does a rerun after a crash. A complete file
+        already there is not fetched again unless ``overwrite``. The local name
+        comes from the server's file name made safe: it never leaves ``dest``.
+        Bodies over ``max_bytes`` are refused.
+        """
+        file_name = recording_file_name(call_or_file_name)
+        check.text("file name", file_name, max_length=10_000)
+        call_uuid = call_or_file_name.uuid if isinstance(call_or_file_name, CallSummary) else None
+        check.flag("overwrite", overwrite)
+        check.positive_int("max_bytes", max_bytes, maximum=2**63)
+        return await download(
+            self._http,
+            path=self.paths.recording.lstrip("/"),
+            params=self._params(requests.recording(file_name)),
+            file_name=file_name,
+            dest=Path(os.fspath(dest)),
+            call_uuid=call_uuid,
+            overwrite=overwrite,
+            max_bytes=max_bytes,
+        )
 
     # -- Notes -----------------------------------------------------------------------------------
 

@@ -218,8 +218,11 @@ class Generator:
 
     def _finish(self, tl: _Timeline, when: datetime, **fields: object) -> SimCall:
         rng = self.rng
-        if rng.random() < 0.0015:  # an event type newer than the table
-            tl.add(rng.choice(UNKNOWN_EVENT_TYPES), _hex_id(rng), "future", "", str(rng.randint(0, 9)))
+        if rng.random() < 0.0015:  # an event type newer than the table, just before the hangup
+            end = len(tl.items) - 1
+            moment = (tl.items[end][0] + (tl.items[end - 1][0] if end else 0.0)) / 2
+            data = (_hex_id(rng), "future", "", str(rng.randint(0, 9)))
+            tl.items.insert(end, (moment, rng.choice(UNKNOWN_EVENT_TYPES), data))
         events = tuple(
             SimEvent(self.uuid(), when + timedelta(seconds=offset), type_id, data) for offset, type_id, data in tl.items
         )

@@ -12,7 +12,8 @@ import math
 import random
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -21,6 +22,7 @@ import httpx
 
 from .._records.calls import CallDetails, CallDirection, CallSummary
 from .._records.events import Event, event_class
+from .._session import PbxSession
 from ._dataset import Generator, SimCall, SimEvent
 from ._wav import HEADER_SIZE, Recording
 
@@ -175,6 +177,26 @@ class Simulator:
 
         self.public_url = base_url
         return httpx.AsyncClient(transport=SimulatorTransport(self), base_url=base_url)
+
+    @asynccontextmanager
+    async def session(self, **options: Any) -> AsyncIterator[PbxSession]:
+        """A ``PbxSession`` talking to this simulator in-process; ``options`` go to ``PbxSession``.
+
+        async with sim.session(max_concurrency=4) as session:
+            calls = [c async for c in session.iter_calls(from_date=sim.now.date())]
+        """
+        async with (
+            self.client() as client,
+            PbxSession(
+                self.auth,
+                self.container_id,
+                tenant_id=self.tenant_id,
+                base_url=self.public_url,
+                http_client=client,
+                **options,
+            ) as session,
+        ):
+            yield session
 
     # -- ground truth -------------------------------------------------------------------------
 

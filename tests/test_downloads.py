@@ -1,0 +1,177 @@
+"""Recording downloads: streaming, resume, safe names, completeness, refusal of non-audio bodies."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from pbx_async import AuthenticationError, PbxSession, ResponseFormatError, RetryPolicy, ValidationError
+from pbx_async._download import safe_local_name
+from pbx_async.testing import Faults, Simulator, serve
+from pbx_async.testing._wav import Recording
+
+from .conftest import BASE, CONTAINER, FAST_RETRY, KEY, list_reply
+
+pytestmark = pytest.mark.anyio
+REC_URL = BASE + "api/call_recording.php"
+WAV = Recording("fixture", 300_000, 8000).read()
+
+
+class _CutStream(httpx.AsyncByteStream):
+    """Sends ``data`` up to ``cut`` bytes, then the connection drops."""
+
+    def __init__(self, data: bytes, cut: int | None) -> None:
+        self.data, self.cut = data, cut
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        end = len(self.data) if self.cut is None else self.cut
+        for i in range(0, end, 50_000):
+            yield self.data[i : min(i + 50_000, end)]
+        if self.cut is not None:
+            raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+
+def wav_server(api: respx.MockRouter, *, ranges: bool, cut_first_at: int | None, log: list[str | None]) -> respx.Route:
+    state = {"first": True}
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        wanted = request.headers.get("range")
+        log.append(wanted)
+        cut = cut_first_at if state.pop("first", False) else None
+        headers = {"content-type": "audio/wav"}
+        if ranges and wanted:
+            start = int(wanted.removeprefix("bytes=").rstrip("-"))
+            body = WAV[start:]
+            headers |= {"content-range": f"bytes {start}-{len(WAV) - 1}/{len(WAV)}", "content-length": str(len(body))}
+            return httpx.Response(206, headers=headers, stream=_CutStream(body, cut))
+        headers["content-length"] = str(len(WAV))
+        return httpx.Response(200, headers=headers, stream=_CutStream(WAV, cut))
+
+    return api.get(REC_URL).mock(side_effect=respond)
+
+
+@pytest.fixture
+async def session(api: respx.MockRouter) -> AsyncIterator[PbxSession]:
+    async with PbxSession(KEY, CONTAINER, base_url=BASE, retry=FAST_RETRY) as s:
+        yield s
+
+
+@pytest.mark.parametrize("ranges", [True, False], ids=["range-resume", "no-range-restart"])
+async def test_a_cut_connection_resumes_to_a_byte_identical_file(
+    api: respx.MockRouter, session: PbxSession, tmp_path: Path, ranges: bool
+) -> None:
+    log: list[str | None] = []
+    route = wav_server(api, ranges=ranges, cut_first_at=120_000, log=log)
+    rec = await session.download_recording("c1.wav", tmp_path)
+    assert rec.path.read_bytes() == WAV
+    assert rec.sha256 == hashlib.sha256(WAV).hexdigest()
+    assert rec.size == len(WAV)
+    assert log == [None, "bytes=120000-"]  # the second request asked for the rest only
+    assert route.calls[0].request.url.params["fileName"] == "c1.wav"
+    assert [p.name for p in tmp_path.iterdir()] == ["c1.wav"]  # no .part left behind
+
+
+async def test_a_part_left_by_a_crashed_run_is_resumed(
+    api: respx.MockRouter, session: PbxSession, tmp_path: Path
+) -> None:
+    (tmp_path / ".c1.wav.part").write_bytes(WAV[:70_000])
+    log: list[str | None] = []
+    wav_server(api, ranges=True, cut_first_at=None, log=log)
+    rec = await session.download_recording("c1.wav", tmp_path)
+    assert log == ["bytes=70000-"]
+    assert rec.path.read_bytes() == WAV
+
+
+async def test_a_complete_file_is_not_fetched_again(api: respx.MockRouter, session: PbxSession, tmp_path: Path) -> None:
+    log: list[str | None] = []
+    route = wav_server(api, ranges=True, cut_first_at=None, log=log)
+    first = await session.download_recording("c1.wav", tmp_path)
+    again = await session.download_recording("c1.wav", tmp_path)
+    assert first == again
+    assert route.call_count == 1
+    await session.download_recording("c1.wav", tmp_path, overwrite=True)
+    assert route.call_count == 2
+
+
+@pytest.mark.parametrize(
+    ("hostile", "expected"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("/etc/cron.d/evil.wav", "evil.wav"),
+        ("..\\..\\windows\\evil.wav", "evil.wav"),
+        ("..", "fallback.wav"),
+        ("", "fallback.wav"),
+        ("a\x00b.wav", "a_b.wav"),
+        ("CON.wav", "_CON.wav"),
+        ("nul", "_nul"),
+        ('what?*<>|":.wav', "what_______.wav"),
+        ("x" * 10_000 + ".wav", "x" * 146 + ".wav"),
+    ],
+)
+def test_server_file_names_are_made_safe(hostile: str, expected: str) -> None:
+    assert safe_local_name(hostile, "fallback.wav") == expected
+
+
+@pytest.mark.parametrize("hostile", ["../../escape.wav", "/tmp/abs.wav", "sub/../../x.wav", "..\\up.wav"])
+async def test_a_hostile_name_stays_inside_dest(
+    api: respx.MockRouter, session: PbxSession, tmp_path: Path, hostile: str
+) -> None:
+    dest = tmp_path / "dest"
+    api.get(REC_URL).respond(200, headers={"content-type": "audio/wav"}, content=WAV)
+    rec = await session.download_recording(hostile, dest)
+    assert rec.path.parent == dest
+    assert [p.parent for p in tmp_path.rglob("*") if p.is_file()] == [dest]
+
+
+async def test_a_reply_that_is_not_audio_is_not_saved(
+    api: respx.MockRouter, session: PbxSession, tmp_path: Path
+) -> None:
+    api.get(REC_URL).respond(200, headers={"content-type": "text/html"}, content=b"<html>login</html>")
+    with pytest.raises(ResponseFormatError, match="not audio"):
+        await session.download_recording("c1.wav", tmp_path)
+    assert not list(tmp_path.glob("*.wav"))
+
+
+async def test_an_error_reply_is_raised_typed(api: respx.MockRouter, session: PbxSession, tmp_path: Path) -> None:
+    api.get(REC_URL).respond(200, json={"error": "Your API Auth Key is invalid."})
+    with pytest.raises(AuthenticationError):
+        await session.download_recording("c1.wav", tmp_path)
+    assert not list(tmp_path.glob("*.wav"))
+
+
+async def test_bodies_over_the_limit_are_refused(api: respx.MockRouter, session: PbxSession, tmp_path: Path) -> None:
+    api.get(REC_URL).respond(200, headers={"content-type": "audio/wav"}, content=WAV)
+    with pytest.raises(ResponseFormatError, match="over the limit"):
+        await session.download_recording("c1.wav", tmp_path, max_bytes=1000)
+    assert not list(tmp_path.glob("*.wav"))
+
+
+async def test_a_call_without_recording_is_refused_before_any_request(
+    api: respx.MockRouter, session: PbxSession, tmp_path: Path
+) -> None:
+    from pbx_async._wire import replies
+
+    row = list_reply(["c1"])
+    row["data"]["c1"].update(callRecorded=0, recordingUrl="")
+    [call] = replies.call_page(row).calls
+    with pytest.raises(ValidationError, match="has no recording"):
+        await session.download_recording(call, tmp_path)
+    assert api.calls.call_count == 0
+
+
+async def test_recordings_survive_cut_bodies_over_loopback(tmp_path: Path) -> None:
+    sim = Simulator(calls=200, seed=8, faults=Faults(cut_body=0.3, reset=0.1))
+    async with serve(sim) as base_url:
+        policy = RetryPolicy(max_attempts=10, initial_backoff=0.001, max_backoff=0.01)
+        async with PbxSession(sim.auth, sim.container_id, base_url=base_url, retry=policy) as session:
+            calls = [c async for c in session.iter_calls(from_date=date(2026, 10, 1), to_date=date(2026, 11, 2))]
+            for call in [c for c in calls if c.recorded][:12]:
+                rec = await session.download_recording(call, tmp_path)
+                assert rec.sha256 == sim.recording_sha256(call.uuid)
+    assert sim.stats["fault cut_body"] > 0
