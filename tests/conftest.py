@@ -10,6 +10,8 @@ import respx
 
 from pbx_async import PbxSession, RetryPolicy
 
+pytest_plugins = ["pbx_async.testing.pytest_plugin"]
+
 BASE = "https://pbx.test/"
 LIST_URL = BASE + "api/call_list.php"
 DETAILS_URL = BASE + "api/call_details.php"
