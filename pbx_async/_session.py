@@ -25,6 +25,7 @@ from ._records.events import Event
 from ._records.recordings import RecordingFile
 from ._redact import Secret, install_log_filter
 from ._retry import RetryPolicy
+from ._transports import default_transport
 from ._wire import replies, requests
 
 DateLike = date | datetime
@@ -112,8 +113,8 @@ class PbxSession:
         install_log_filter()
         client = self._given_client
         if client is None:
-            limits = httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency)
-            client = self._client = httpx.AsyncClient(limits=limits, follow_redirects=False)
+            transport = default_transport(self.max_concurrency)
+            client = self._client = httpx.AsyncClient(transport=transport, follow_redirects=False)
         self._requester = Requester(
             client,
             base_url=self.base_url,

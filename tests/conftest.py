@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
@@ -33,9 +35,20 @@ def api() -> Iterator[respx.MockRouter]:
         yield router
 
 
+@asynccontextmanager
+async def mocked_session(api: respx.MockRouter, **options: Any) -> AsyncIterator[PbxSession]:
+    """A session whose HTTP client is served by the respx router ``api``."""
+    options = {"base_url": BASE, "retry": FAST_RETRY, **options}
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(api.async_handler)) as client,
+        PbxSession(KEY, CONTAINER, http_client=client, **options) as session,
+    ):
+        yield session
+
+
 @pytest.fixture
 async def session(api: respx.MockRouter) -> AsyncIterator[PbxSession]:
-    async with PbxSession(KEY, CONTAINER, base_url=BASE, retry=FAST_RETRY, max_concurrency=4) as s:
+    async with mocked_session(api, max_concurrency=4) as s:
         yield s
 
 

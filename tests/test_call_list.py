@@ -19,7 +19,7 @@ from pbx_async import (
     ValidationError,
 )
 
-from .conftest import CONTAINER, KEY, LIST_URL, list_reply
+from .conftest import CONTAINER, KEY, LIST_URL, list_reply, mocked_session
 
 pytestmark = pytest.mark.anyio
 
@@ -208,7 +208,7 @@ async def test_later_pages_are_prefetched_concurrently_within_the_limit(api: res
     calls = [f"c{i}" for i in range(10 * 50)]
     server = paged_server(calls, per_page=50, delay=0.05)
     api.get(LIST_URL).mock(side_effect=server)
-    async with PbxSession(KEY, CONTAINER, base_url="https://pbx.test", max_concurrency=4) as session:
+    async with mocked_session(api, max_concurrency=4) as session:
         got = [c.uuid async for c in session.iter_calls()]
     assert got == calls
     assert server.state["peak"] == 4  # pages 2..10 ran 4 at a time, never more
@@ -249,7 +249,7 @@ async def test_drift_no_duplicates_and_new_calls_found(api: respx.MockRouter) ->
     old = [f"old-{i:04d}" for i in range(1200)]
     calls = list(old)
     api.get(LIST_URL).mock(side_effect=arriving_server(calls, {2: 7, 3: 5}))
-    async with PbxSession(KEY, CONTAINER, base_url="https://pbx.test", max_concurrency=1) as session:
+    async with mocked_session(api, max_concurrency=1) as session:
         got = [c.uuid async for c in session.iter_calls()]
     assert len(got) == len(set(got))  # shifted rows were not yielded twice
     assert set(got) == set(calls)  # and the calls that arrived mid-scan were found
@@ -259,7 +259,7 @@ async def test_drift_no_duplicates_and_new_calls_found(api: respx.MockRouter) ->
 async def test_drift_with_strict_raises(api: respx.MockRouter) -> None:
     calls = [f"old-{i:04d}" for i in range(1200)]
     api.get(LIST_URL).mock(side_effect=arriving_server(calls, {2: 3}))
-    async with PbxSession(KEY, CONTAINER, base_url="https://pbx.test", max_concurrency=1) as session:
+    async with mocked_session(api, max_concurrency=1) as session:
         with pytest.raises(PaginationDriftError, match="changed while it was paged"):
             [c async for c in session.iter_calls(strict=True)]
 

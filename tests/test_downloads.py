@@ -16,7 +16,7 @@ from pbx_async._download import safe_local_name
 from pbx_async.testing import Faults, Simulator, serve
 from pbx_async.testing._wav import Recording
 
-from .conftest import BASE, CONTAINER, FAST_RETRY, KEY, list_reply
+from .conftest import BASE, list_reply, mocked_session
 
 pytestmark = pytest.mark.anyio
 REC_URL = BASE + "api/call_recording.php"
@@ -58,7 +58,7 @@ def wav_server(api: respx.MockRouter, *, ranges: bool, cut_first_at: int | None,
 
 @pytest.fixture
 async def session(api: respx.MockRouter) -> AsyncIterator[PbxSession]:
-    async with PbxSession(KEY, CONTAINER, base_url=BASE, retry=FAST_RETRY) as s:
+    async with mocked_session(api) as s:
         yield s
 
 

@@ -24,7 +24,7 @@ from pbx_async import (
 )
 from pbx_async._retry import parse_retry_after
 
-from .conftest import BASE, CONTAINER, KEY, LIST_URL, NOTES_URL, list_reply
+from .conftest import LIST_URL, NOTES_URL, list_reply, mocked_session
 
 pytestmark = pytest.mark.anyio
 
@@ -138,7 +138,7 @@ async def test_retry_after_is_honoured(api: respx.MockRouter, session: PbxSessio
 async def test_retry_after_beyond_the_budget_fails_at_once(api: respx.MockRouter) -> None:
     api.get(LIST_URL).respond(429, headers={"Retry-After": "3600"})
     policy = RetryPolicy(max_attempts=5, initial_backoff=0.01, max_elapsed=10)
-    async with PbxSession(KEY, CONTAINER, base_url=BASE, retry=policy) as session:
+    async with mocked_session(api, retry=policy) as session:
         started = anyio.current_time()
         with pytest.raises(RateLimitedError, match="rate limiting") as info:
             await list_all(session)
@@ -148,7 +148,7 @@ async def test_retry_after_beyond_the_budget_fails_at_once(api: respx.MockRouter
 async def test_total_retry_time_is_bounded(api: respx.MockRouter) -> None:
     route = api.get(LIST_URL).respond(503)
     policy = RetryPolicy(max_attempts=100, initial_backoff=0.05, max_backoff=0.05, max_elapsed=0.3)
-    async with PbxSession(KEY, CONTAINER, base_url=BASE, retry=policy) as session:
+    async with mocked_session(api, retry=policy) as session:
         started = anyio.current_time()
         with pytest.raises(TransientServerError):
             await list_all(session)

@@ -9,7 +9,7 @@ import respx
 import pbx_async
 from pbx_async import ApiPaths, PbxSession, RetryPolicy, ValidationError
 
-from .conftest import BASE, CONTAINER, KEY, list_reply
+from .conftest import BASE, CONTAINER, KEY, list_reply, mocked_session
 
 
 @pytest.mark.parametrize(
@@ -112,6 +112,6 @@ async def test_an_injected_client_is_used_and_left_open() -> None:
 @pytest.mark.anyio
 async def test_custom_paths_are_used(api: respx.MockRouter) -> None:
     route = api.get(BASE + "v2/list.php").respond(json=list_reply(["a"]))
-    async with PbxSession(KEY, CONTAINER, base_url=BASE, paths=ApiPaths(call_list="/v2/list.php")) as session:
+    async with mocked_session(api, paths=ApiPaths(call_list="/v2/list.php")) as session:
         assert [c.uuid async for c in session.iter_calls()] == ["a"]
     assert route.call_count == 1

@@ -22,7 +22,8 @@ import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
 from .._records.calls import CallDirection, CallPage, CallSummary
-from .._records.events import Event, event_class
+from .._records.event_types import EVENT_TYPES
+from .._records.events import Event, UnknownEvent
 
 T = TypeVar("T")
 
@@ -193,11 +194,16 @@ def _make_rows_hook(t: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
     row_type = get_args(t)[0]
     key = _ROW_KEY[row_type]
 
+    structure_row: Callable[[Any, Any], Any] | None = None
+
     def structure_rows(value: Any, _: Any) -> tuple[Any, ...]:
+        nonlocal structure_row
+        if structure_row is None:  # resolved once, not per row: this is the hot path
+            structure_row = converter.get_structure_hook(row_type)
         rows = []
         for row_key, row in _rows(value, key):
             try:
-                rows.append(converter.structure(row, row_type))
+                rows.append(structure_row(row, row_type))
             except Exception as exc:
                 raise RowError(row_key, exc) from None
         return tuple(rows)
@@ -205,10 +211,17 @@ def _make_rows_hook(t: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
     return structure_rows
 
 
+_EVENT_HOOKS: dict[type[Event], Callable[[Any, Any], Event]] = {}
+
+
 def _structure_event(value: Any, _: Any) -> Event:
     if not isinstance(value, dict):
         raise TypeError(f"expected an event object, got {type(value).__name__}")
-    return converter.structure(value, event_class(to_int(value.get(EVENT_TYPE))))
+    cls = EVENT_TYPES.get(to_int(value.get(EVENT_TYPE)), UnknownEvent)
+    hook = _EVENT_HOOKS.get(cls)
+    if hook is None:
+        hook = _EVENT_HOOKS[cls] = converter.get_structure_hook(cls)
+    return hook(value, cls)
 
 
 def _renamed(cls: type[Any], names: dict[str, str]) -> Callable[[Any, Any], Any]:
