@@ -25,6 +25,7 @@ from ._errors import (
     TransientServerError,
     ValidationError,
 )
+from ._fanout import FailedCall, FanOut
 from ._query import CallFilters
 from ._records.calls import CallDetails, CallDirection, CallPage, CallSummary, InternalApp, IvrEventType
 from ._records.event_types import *  # noqa: F403 - the 98 event classes, listed in its __all__
@@ -47,6 +48,8 @@ __all__ = [
     "CallPage",
     "CallSummary",
     "Event",
+    "FailedCall",
+    "FanOut",
     "InternalApp",
     "InvalidContainerError",
     "IvrEventType",

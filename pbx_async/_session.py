@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +17,7 @@ from ._concurrency import gather_ordered
 from ._config import DEFAULT_BASE_URL, ApiPaths
 from ._download import download, recording_file_name
 from ._errors import CallNotFoundError, ValidationError
+from ._fanout import FanOut, OnError
 from ._http import Requester
 from ._pagination import CallScan, PageScan
 from ._query import CallFilters, CallQuery, build_query
@@ -80,6 +81,7 @@ class PbxSession:
         self._given_client = http_client
         self._client: httpx.AsyncClient | None = None
         self._requester: Requester | None = None
+        self._widths: list[int] = []  # fan-outs running with their own width
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:
@@ -249,6 +251,62 @@ class PbxSession:
         unique = {event.uuid: event for event in collected}
         return CallDetails(call=summary, events=tuple(sorted(unique.values(), key=lambda e: e.date)))
 
+    def iter_call_details(
+        self,
+        calls: Iterable[str | CallSummary] | AsyncIterable[str | CallSummary],
+        *,
+        concurrency: int | None = None,
+        ordered: bool = False,
+        on_error: OnError = "raise",
+    ) -> FanOut[str | CallSummary, CallDetails]:
+        """Details of many calls, fetched ``concurrency`` at a time (default: ``max_concurrency``).
+
+            async with session.iter_call_details(session.iter_calls(from_date=day)) as results:
+                async for details in results:
+                    print(details.call.uuid, len(details.events))
+
+        ``calls`` is any iterable or async iterable of UUIDs or ``CallSummary``
+        records. Within ``async with``, requests run in a sliding window and
+        results come as they finish (in input order with ``ordered=True``); at
+        most ``concurrency`` requests are in flight and as many finished results
+        wait for a slow consumer, which pauses the rest. Leaving the block
+        cancels what is still running. A bare ``async for`` also works, one
+        window at a time, with nothing running between steps. With
+        ``on_error="return"`` a failed call yields a ``FailedCall`` instead of
+        raising. ``concurrency`` may exceed the session's ``max_concurrency``
+        for this call.
+        """
+        width = self._fan_width(concurrency, ordered, on_error)
+        return FanOut(
+            calls,
+            self.get_call_details,
+            width=width,
+            ordered=ordered,
+            on_error=on_error,
+            name_of=_name_of,
+            widen=self._widen,
+        )
+
+    def _fan_width(self, concurrency: int | None, ordered: bool, on_error: str) -> int:
+        check.flag("ordered", ordered)
+        if on_error not in ("raise", "return"):
+            raise ValidationError(f"on_error must be 'raise' or 'return', got {on_error!r}")
+        if concurrency is None:
+            return self.max_concurrency
+        return check.positive_int("concurrency", concurrency, maximum=MAX_CONCURRENCY)
+
+    def _widen(self, width: int) -> Callable[[], None]:
+        """Let one call run ``width`` requests at once, past ``max_concurrency`` if asked; undo on return."""
+        limiter = self._http.limiter
+        self._widths.append(width)
+        limiter.total_tokens = max([self.max_concurrency, *self._widths])
+
+        def narrow() -> None:
+            self._widths.remove(width)
+            limiter.total_tokens = max([self.max_concurrency, *self._widths])
+
+        return narrow
+
     # -- Recordings ------------------------------------------------------------------------------
 
     async def download_recording(
@@ -287,6 +345,40 @@ class PbxSession:
             max_bytes=max_bytes,
         )
 
+    def download_recordings(
+        self,
+        calls: Iterable[str | CallSummary] | AsyncIterable[str | CallSummary],
+        dest_dir: str | os.PathLike[str],
+        *,
+        concurrency: int | None = None,
+        ordered: bool = False,
+        on_error: OnError = "return",
+        overwrite: bool = False,
+    ) -> FanOut[str | CallSummary, RecordingFile]:
+        """Download many recordings into ``dest_dir``, ``concurrency`` at a time.
+
+            async with session.download_recordings(session.iter_calls(from_date=day), "recs/") as downloads:
+                async for item in downloads:
+                    print(item)
+            print(downloads.skipped, "calls had no recording")
+
+        Same discipline as ``iter_call_details``; items are ``RecordingFile``
+        (or ``FailedCall``, the default ``on_error`` here). Calls without a
+        recording are skipped and counted in ``skipped``.
+        """
+        width = self._fan_width(concurrency, ordered, on_error)
+        check.flag("overwrite", overwrite)
+        return FanOut(
+            calls,
+            lambda call: self.download_recording(call, dest_dir, overwrite=overwrite),
+            width=width,
+            ordered=ordered,
+            on_error=on_error,
+            name_of=_name_of,
+            widen=self._widen,
+            skip=lambda call: isinstance(call, CallSummary) and not (call.recorded and call.recording_url),
+        )
+
     # -- Notes -----------------------------------------------------------------------------------
 
     async def set_call_notes(
@@ -317,3 +409,7 @@ class PbxSession:
         )
         form = self._params(form)
         await self._http.post_form("Call Notes", self.paths.call_notes.lstrip("/"), form, replies.notes_reply)
+
+
+def _name_of(call: str | CallSummary) -> str:
+    return call.uuid if isinstance(call, CallSummary) else str(call)

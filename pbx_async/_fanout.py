@@ -1,0 +1,224 @@
+"""Bounded fan-out: many requests at once, results handed back one by one, nothing left running.
+
+Two ways to drive a ``FanOut``, both structured:
+
+- ``async with fan as results: async for r in results`` keeps a sliding window
+  of requests in flight for the whole block (the task group lives in the
+  ``async with``); leaving the block cancels whatever is still running.
+- a bare ``async for r in fan`` runs one window at a time inside each step, so
+  no task outlives a step (a consumer that breaks out leaves nothing behind),
+  at the price of waiting for the slowest request of each window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from types import TracebackType
+from typing import Generic, Literal, TypeVar
+
+import anyio
+import attrs
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from ._concurrency import first_leaf
+from ._errors import PbxError
+
+K = TypeVar("K")
+R = TypeVar("R")
+OnError = Literal["raise", "return"]
+
+
+@attrs.frozen
+class FailedCall:
+    """A call whose request failed, yielded in place of its result when ``on_error="return"``.
+
+    async for item in results:
+        if isinstance(item, pbx_async.FailedCall):
+            log.warning("%s failed: %s", item.call_uuid, item.error)
+    """
+
+    call_uuid: str
+    error: PbxError
+
+
+class _Slot(Generic[K, R]):
+    __slots__ = ("done", "error", "key", "result")
+
+    def __init__(self, key: K) -> None:
+        self.key = key
+        self.done = anyio.Event()
+        self.result: R | FailedCall | None = None
+        self.error: PbxError | None = None
+
+
+class _Sync(Generic[K]):
+    """A plain iterator seen as an async one (a class, not an async generator, so that
+    abandoning it half-way leaves nothing to finalise)."""
+
+    def __init__(self, items: Iterable[K]) -> None:
+        self._items = iter(items)
+
+    def __aiter__(self) -> _Sync[K]:
+        return self
+
+    async def __anext__(self) -> K:
+        try:
+            return next(self._items)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+
+def _aiter(source: Iterable[K] | AsyncIterable[K]) -> AsyncIterator[K]:
+    return aiter(source) if isinstance(source, AsyncIterable) else _Sync(source)
+
+
+class FanOut(Generic[K, R]):
+    """Results of ``work(item)`` for every item of ``source``, at most ``width`` at once."""
+
+    def __init__(
+        self,
+        source: Iterable[K] | AsyncIterable[K],
+        work: Callable[[K], Awaitable[R]],
+        *,
+        width: int,
+        ordered: bool,
+        on_error: OnError,
+        name_of: Callable[[K], str],
+        widen: Callable[[int], Callable[[], None]] | None = None,
+        skip: Callable[[K], bool] | None = None,
+    ) -> None:
+        self._source, self._work, self._width = source, work, width
+        self._ordered, self._on_error, self._name_of, self._widen = ordered, on_error, name_of, widen
+        self._items: AsyncIterator[K] | None = None
+        self._ready: deque[_Slot[K, R]] = deque()
+        self._tg: TaskGroup | None = None
+        self._receive: MemoryObjectReceiveStream[_Slot[K, R]] | None = None
+        self._outstanding = anyio.Semaphore(2 * width)  # in flight + finished but not yet taken
+        self._in_flight = anyio.Semaphore(width)
+        self._narrow: Callable[[], None] | None = None
+        self._skip = skip
+        self.skipped = 0  # items ``skip`` passed over (calls without a recording, say)
+        self.in_flight_peak = 0
+        self.buffered_peak = 0
+
+    # -- the sliding window (async with) -------------------------------------------------------
+
+    async def __aenter__(self) -> FanOut[K, R]:
+        if self._widen is not None:
+            self._narrow = self._widen(self._width)
+        send, self._receive = anyio.create_memory_object_stream[_Slot[K, R]](math.inf)
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        self._tg.start_soon(self._produce, send)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
+        assert self._tg is not None
+        self._tg.cancel_scope.cancel()  # the consumer is done: stop what is still running
+        try:
+            return await self._tg.__aexit__(exc_type, exc, tb)
+        except BaseExceptionGroup as group:
+            raise first_leaf(group) from None
+        finally:
+            if self._narrow is not None:
+                self._narrow()
+            if self._receive is not None:
+                self._receive.close()
+
+    async def _produce(self, send: MemoryObjectSendStream[_Slot[K, R]]) -> None:
+        assert self._tg is not None
+        async with send:
+            async for key in _aiter(self._source):
+                if self._skipping(key):
+                    continue
+                await self._outstanding.acquire()
+                slot: _Slot[K, R] = _Slot(key)
+                if self._ordered:
+                    send.send_nowait(slot)  # taken in input order; the consumer waits for each
+                    self._tg.start_soon(self._run, slot, None)
+                else:
+                    self._tg.start_soon(self._run, slot, send.clone())
+
+    async def _run(self, slot: _Slot[K, R], send: MemoryObjectSendStream[_Slot[K, R]] | None) -> None:
+        try:
+            async with self._in_flight:
+                self.in_flight_peak = max(self.in_flight_peak, self._width - int(self._in_flight.value))
+                await self._settle(slot)
+            if send is not None:
+                send.send_nowait(slot)  # unordered: handed over as it finishes
+        finally:
+            if send is not None:
+                send.close()
+
+    async def _settle(self, slot: _Slot[K, R]) -> None:
+        try:
+            slot.result = await self._work(slot.key)
+        except PbxError as exc:
+            if self._on_error == "return":
+                slot.result = FailedCall(self._name_of(slot.key), exc)
+            else:
+                slot.error = exc
+        finally:
+            slot.done.set()
+
+    def _skipping(self, key: K) -> bool:
+        if self._skip is not None and self._skip(key):
+            self.skipped += 1
+            return True
+        return False
+
+    # -- iteration ------------------------------------------------------------------------------
+
+    def __aiter__(self) -> FanOut[K, R]:
+        return self
+
+    async def __anext__(self) -> R | FailedCall:
+        if self._receive is not None:
+            try:
+                slot = await self._receive.receive()
+            except anyio.EndOfStream:
+                raise StopAsyncIteration from None
+            await slot.done.wait()
+            self.buffered_peak = max(self.buffered_peak, 2 * self._width - int(self._outstanding.value))
+            self._outstanding.release()
+        else:
+            if not self._ready:
+                await self._step()
+            if not self._ready:
+                raise StopAsyncIteration
+            slot = self._ready.popleft()
+        if slot.error is not None:
+            raise slot.error
+        assert slot.result is not None
+        return slot.result
+
+    async def _step(self) -> None:
+        """Without ``async with``: run the next window to completion within this step."""
+        if self._items is None:
+            self._items = _aiter(self._source)
+        slots: list[_Slot[K, R]] = []
+        async for key in self._items:
+            if self._skipping(key):
+                continue
+            slots.append(_Slot(key))
+            if len(slots) == self._width:
+                break
+        if not slots:
+            return
+        narrow = self._widen(self._width) if self._widen is not None else None
+        try:
+            self.in_flight_peak = max(self.in_flight_peak, len(slots))
+            async with anyio.create_task_group() as tg:
+                for slot in slots:
+                    tg.start_soon(self._settle, slot)
+        except BaseExceptionGroup as group:
+            raise first_leaf(group) from None
+        finally:
+            if narrow is not None:
+                narrow()
+        self._ready.extend(slots)

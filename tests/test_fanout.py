@@ -1,0 +1,180 @@
+"""Concurrent Call Details and recording downloads: bounds, order, backpressure, early exit, errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from pbx_async import CallNotFoundError, FailedCall, PbxSession, ValidationError
+from pbx_async.testing import Simulator, SimulatorTransport
+
+pytestmark = pytest.mark.anyio
+WINDOW = {"from_date": date(2026, 10, 1), "to_date": date(2026, 11, 2)}
+
+
+class Counting(httpx.AsyncBaseTransport):
+    """Counts requests in flight at the transport, as a server would see them."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.now, self.peak, self.started = inner, 0, 0, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.now += 1
+        self.started += 1
+        self.peak = max(self.peak, self.now)
+        try:
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            self.now -= 1
+
+
+@asynccontextmanager
+async def counted(sim: Simulator, **options: Any) -> AsyncIterator[tuple[PbxSession, Counting]]:
+    transport = Counting(SimulatorTransport(sim))
+    async with (
+        httpx.AsyncClient(transport=transport) as client,
+        PbxSession(sim.auth, sim.container_id, base_url=sim.public_url, http_client=client, **options) as session,
+    ):
+        yield session, transport
+
+
+@pytest.fixture(scope="module")
+def sim() -> Simulator:
+    return Simulator(calls=300, days=5, seed=31, latency=0.01, jitter=0.02)
+
+
+async def test_unordered_gives_every_call_once_within_the_bound(sim: Simulator) -> None:
+    uuids = sim.uuids()[:120]
+    async with counted(sim, max_concurrency=16) as (session, transport):
+        async with session.iter_call_details(uuids, concurrency=8) as results:
+            got = [d async for d in results]
+    assert sorted(d.call.uuid for d in got) == sorted(uuids)
+    assert all(d == sim.truth_details(d.call.uuid) for d in got)
+    assert transport.peak == 8
+
+
+async def test_ordered_keeps_input_order(sim: Simulator) -> None:
+    uuids = sim.uuids()[:80]
+    async with counted(sim) as (session, transport):
+        async with session.iter_call_details(uuids, concurrency=6, ordered=True) as results:
+            got = [d.call.uuid async for d in results]
+    assert got == uuids
+    assert transport.peak == 6
+
+
+async def test_chains_straight_from_iter_calls(sim: Simulator) -> None:
+    async with counted(sim, max_concurrency=5) as (session, _):
+        async with session.iter_call_details(session.iter_calls(**WINDOW)) as results:
+            got = {d.call.uuid async for d in results}
+    assert got == set(sim.uuids())
+
+
+async def test_a_bare_async_for_works_window_by_window(sim: Simulator) -> None:
+    uuids = sim.uuids()[:50]
+    async with counted(sim) as (session, transport):
+        got = [d.call.uuid async for d in session.iter_call_details(uuids, concurrency=7)]
+    assert got == uuids  # each window comes back whole, in input order
+    assert transport.peak == 7
+
+
+async def test_a_slow_consumer_pauses_the_producers(sim: Simulator) -> None:
+    uuids = sim.uuids()[:60]
+    async with counted(sim) as (session, transport), session.iter_call_details(uuids, concurrency=4) as results:
+        taken = 0
+        async for _ in results:
+            taken += 1
+            await anyio.sleep(0.03)  # much slower than the server
+            # in flight (4) plus finished-but-untaken (4) at the most
+            assert transport.started - taken <= 8
+    assert transport.peak <= 4
+
+
+@pytest.mark.parametrize("with_block", [True, False], ids=["async-with", "bare"])
+async def test_leaving_early_stops_everything(sim: Simulator, with_block: bool) -> None:
+    async with counted(sim) as (session, transport):
+        fan = session.iter_call_details(sim.uuids(), concurrency=8)
+        if with_block:
+            async with fan as results:
+                async for _ in results:
+                    break
+        else:
+            async for _ in fan:
+                break
+        assert transport.now == 0  # nothing in flight once the loop is left
+        started = transport.started
+        await anyio.sleep(0.1)
+        assert transport.started == started  # and nothing starts later
+        assert started <= 16
+
+
+async def test_cancellation_stops_everything(sim: Simulator) -> None:
+    async with counted(sim) as (session, transport):
+        with anyio.move_on_after(0.05) as scope:
+            async with session.iter_call_details(sim.uuids(), concurrency=8) as results:
+                async for _ in results:
+                    await anyio.sleep(1)
+        assert scope.cancelled_caught
+        assert transport.now == 0
+        started = transport.started
+        await anyio.sleep(0.1)
+        assert transport.started == started
+
+
+async def test_failures_are_returned_or_raised(sim: Simulator) -> None:
+    uuids = [*sim.uuids()[:10], "no-such-call", *sim.uuids()[10:20]]
+    async with counted(sim) as (session, _):
+        async with session.iter_call_details(uuids, on_error="return", ordered=True) as results:
+            got = [item async for item in results]
+        [failure] = [item for item in got if isinstance(item, FailedCall)]
+        assert failure.call_uuid == "no-such-call"
+        assert isinstance(failure.error, CallNotFoundError)
+        assert len(got) == 21
+
+        async def drain() -> None:
+            async with session.iter_call_details(uuids, concurrency=3) as results:
+                async for _ in results:
+                    pass
+
+        with pytest.raises(CallNotFoundError):  # the error itself, not an exception group
+            await drain()
+
+
+async def test_concurrency_may_raise_the_session_bound_for_one_call(sim: Simulator) -> None:
+    async with counted(sim, max_concurrency=2) as (session, transport):
+        async with session.iter_call_details(sim.uuids()[:60], concurrency=10) as results:
+            assert len([d async for d in results]) == 60
+        assert transport.peak == 10
+        transport.peak = 0
+        assert len([c async for c in session.iter_calls(**WINDOW)]) == len(sim)
+        async with session.iter_call_details(sim.uuids()[:30]) as results:
+            assert len([d async for d in results]) == 30
+        assert transport.peak == 2  # back to the session's bound
+
+
+async def test_bad_fan_out_arguments_are_refused(sim: Simulator) -> None:
+    async with counted(sim) as (session, transport):
+        for kwargs in ({"concurrency": 0}, {"on_error": "ignore"}, {"ordered": "yes"}):
+            with pytest.raises(ValidationError):
+                session.iter_call_details(sim.uuids(), **kwargs)  # type: ignore[arg-type]
+    assert transport.started == 0
+
+
+async def test_download_recordings_skips_and_counts_calls_without_one(sim: Simulator, tmp_path: Path) -> None:
+    async with counted(sim) as (session, transport):
+        calls = [c async for c in session.iter_calls(**WINDOW)][:60]
+        async with session.download_recordings(calls, tmp_path, concurrency=6) as downloads:
+            files = [f async for f in downloads]
+    recorded = [c for c in calls if c.recorded]
+    assert downloads.skipped == len(calls) - len(recorded) > 0
+    assert sorted(f.call_uuid for f in files) == sorted(c.uuid for c in recorded)  # type: ignore[union-attr]
+    assert all(f.sha256 == sim.recording_sha256(f.call_uuid) for f in files)  # type: ignore[union-attr,arg-type]
+    assert transport.peak <= 6
