@@ -177,7 +177,7 @@ async def download(
 
 async def _start(requester: Requester, what: str, response: httpx.Response, part: _Part) -> int:
     """Check the reply's status and type; the total size of the file. Restarts the part when needed."""
-    requester.check_status(what, response)
+    requester.check_status(what, response.status_code, response.headers)
     status = response.status_code
     if status == 416:  # our part is already past the end: start again
         part.restart()

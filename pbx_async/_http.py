@@ -22,6 +22,7 @@ from ._errors import (
 )
 from ._redact import Secret, scrub
 from ._retry import RetryPolicy, parse_retry_after
+from ._transports import DirectTransport, Headers
 from ._wire import replies
 
 log = logging.getLogger("pbx_async")
@@ -55,8 +56,12 @@ class Requester:
         retry: RetryPolicy,
         timeout: httpx.Timeout,
         limiter: anyio.CapacityLimiter,
+        direct: DirectTransport | None = None,
     ) -> None:
         self.client, self._base_url, self._secret = client, base_url, secret
+        # A transport the session made itself may offer a leaner path than httpx's client
+        # (see _transports); a client passed in by the caller is always used as given.
+        self._direct = direct
         self._retry, self.timeout, self.limiter = retry, timeout, limiter
 
     async def get(self, what: str, path: str, params: Mapping[str, str], parse: Callable[[Any], T]) -> T:
@@ -122,16 +127,19 @@ class Requester:
         async with self.limiter:
             log.debug("%s: %s %s", what, method, url)
             try:
-                response = await self.client.request(method, url, params=params, data=form, timeout=self.timeout)
+                if self._direct is not None:
+                    status, headers, content = await self._direct.exchange(method, url, params, form, self.timeout)
+                else:
+                    response = await self.client.request(method, url, params=params, data=form, timeout=self.timeout)
+                    status, headers, content = response.status_code, response.headers, response.content
             except httpx.RequestError as exc:
                 raise self.network_failure(what, exc) from None
-        return self._interpret(what, response)
+        return self._interpret(what, status, headers, content)
 
-    def check_status(self, what: str, response: httpx.Response) -> None:
+    def check_status(self, what: str, status: int, headers: Headers) -> None:
         """Raise for 429 and 5xx (retryable for GET)."""
-        status = response.status_code
         if status == 429:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            retry_after = parse_retry_after(headers.get("Retry-After"))
             error: ApiError = RateLimitedError(
                 f"{what}: the server is rate limiting (429); lower max_concurrency or retry later",
                 retry_after=retry_after,
@@ -139,15 +147,14 @@ class Requester:
             raise Failed(error, retry_get=True, retry_post=False, retry_after=retry_after)
         if status >= 500:
             cls = TransientServerError if status in (502, 503, 504) else ServerError
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            retry_after = parse_retry_after(headers.get("Retry-After"))
             error = cls(f"{what}: the server failed with HTTP {status}", status_code=status)
             raise Failed(error, retry_get=True, retry_post=False, retry_after=retry_after)
 
-    def _interpret(self, what: str, response: httpx.Response) -> Any:
-        status = response.status_code
-        self.check_status(what, response)
+    def _interpret(self, what: str, status: int, headers: Headers, content: bytes) -> Any:
+        self.check_status(what, status, headers)
         try:
-            reply = replies.decode(response.content, what)
+            reply = replies.decode(content, what)
         except ResponseFormatError as exc:
             if 200 <= status < 300:  # a body cut short in transit: worth reading again
                 raise Failed(exc, retry_get=True, retry_post=False) from None

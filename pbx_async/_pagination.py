@@ -1,20 +1,24 @@
-"""Auto-pagination of the Call Summary list: prefetch windows, dedupe, drift recovery.
+"""Auto-pagination of the Call Summary list: prefetch, dedupe, drift recovery.
 
 The iterators are plain objects with ``__anext__``, not async generators: a
 consumer that breaks out of ``async for`` leaves nothing suspended behind it
 (an abandoned async generator is finalised later, outside its task, which
-Trio reports as an error).
+Trio reports as an error). Like ``FanOut`` they run two ways: a bare
+``async for`` fetches a window of pages inside each step; under ``async with``
+the pages after page 1 stream in through a sliding window for the whole block.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable
+from types import TracebackType
 
 import attrs
 
 from ._concurrency import gather_ordered
 from ._errors import PaginationDriftError
+from ._fanout import FanOut
 from ._records.calls import CallPage, CallSummary
 
 FetchPage = Callable[[int], Awaitable[CallPage]]
@@ -45,6 +49,33 @@ class PageScan:
         self._expected: int | None = None  # page 1's total
         self._total = self._max_pages = 0
         self._next_page, self._passes, self._done = 1, 1, False
+        self._prefetch: FanOut[int, CallPage] | None = None  # entered in __aenter__, exited in __aexit__
+        self._prefetching = False  # first-pass pages still to come from it
+
+    async def __aenter__(self) -> PageScan:
+        """Stream the pages of the first pass through a sliding window for the whole block."""
+        first = await self._fetch(1)
+        self._ready.append(first)
+        self._next_page = first.max_pages + 1  # pages 2..max_pages come from the prefetch
+        if first.max_pages > 1:
+            self._prefetch = FanOut(
+                range(2, first.max_pages + 1),
+                self._fetch,
+                width=self._window,
+                ordered=True,
+                on_error="raise",
+                name_of=str,
+            )
+            await self._prefetch.__aenter__()
+            self._prefetching = True
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        prefetch, self._prefetch = self._prefetch, None
+        if prefetch is not None:
+            await prefetch.__aexit__(exc_type, exc, tb)
 
     def __aiter__(self) -> PageScan:
         return self
@@ -57,7 +88,15 @@ class PageScan:
                     return page
             if self._done:
                 raise StopAsyncIteration
-            if self._next_page <= max(self._max_pages, 1 if self._expected is None else 0):
+            if self._prefetching and self._prefetch is not None:
+                try:
+                    fetched = await self._prefetch.__anext__()
+                except StopAsyncIteration:
+                    self._prefetching = False  # the end of the pass decides what else to read
+                    continue
+                assert isinstance(fetched, CallPage)  # on_error="raise": failures raise
+                self._ready.append(fetched)
+            elif self._next_page <= max(self._max_pages, 1 if self._expected is None else 0):
                 await self._fetch_window()
             else:
                 self._end_pass()
@@ -107,11 +146,20 @@ class PageScan:
 
 
 class CallScan:
-    """The calls of a ``PageScan``, one by one; ``async for call in scan``."""
+    """The calls of a ``PageScan``, one by one; ``async for call in scan`` (or under ``async with``)."""
 
     def __init__(self, pages: PageScan) -> None:
         self._pages = pages
         self._calls: deque[CallSummary] = deque()
+
+    async def __aenter__(self) -> CallScan:
+        await self._pages.__aenter__()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._pages.__aexit__(exc_type, exc, tb)
 
     def __aiter__(self) -> CallScan:
         return self

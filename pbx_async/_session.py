@@ -7,7 +7,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Ma
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, Unpack
+from typing import Any, Self, Unpack, cast
 
 import anyio
 import httpx
@@ -26,7 +26,7 @@ from ._records.events import Event
 from ._records.recordings import RecordingFile
 from ._redact import Secret, install_log_filter
 from ._retry import RetryPolicy
-from ._transports import default_transport
+from ._transports import DirectTransport, default_transport
 from ._wire import replies, requests
 
 DateLike = date | datetime
@@ -113,10 +113,11 @@ class PbxSession:
         if self._requester is not None:
             raise RuntimeError("this PbxSession is already open")
         install_log_filter()
-        client = self._given_client
+        client, direct = self._given_client, None
         if client is None:
             transport = default_transport(self.max_concurrency)
             client = self._client = httpx.AsyncClient(transport=transport, follow_redirects=False)
+            direct = transport if hasattr(transport, "exchange") else None
         self._requester = Requester(
             client,
             base_url=self.base_url,
@@ -124,6 +125,7 @@ class PbxSession:
             retry=self.retry,
             timeout=self._timeout,
             limiter=anyio.CapacityLimiter(self.max_concurrency),
+            direct=cast("DirectTransport | None", direct),
         )
         return self
 

@@ -184,10 +184,24 @@ def paged_server(calls: list[str], *, per_page: int = 500, delay: float = 0.0, l
     return respond
 
 
-async def test_1234_calls_in_three_pages_give_1234_distinct_records(api: respx.MockRouter, session: PbxSession) -> None:
+async def collect(scan: Any, entered: bool) -> list[Any]:
+    """Drain a scan, bare or under ``async with`` (the sliding-window mode)."""
+    if not entered:
+        return [item async for item in scan]
+    async with scan as items:
+        return [item async for item in items]
+
+
+MODES = pytest.mark.parametrize("entered", [False, True], ids=["bare", "async-with"])
+
+
+@MODES
+async def test_1234_calls_in_three_pages_give_1234_distinct_records(
+    api: respx.MockRouter, session: PbxSession, entered: bool
+) -> None:
     calls = [f"call-{i:04d}" for i in range(1234)]
     route = api.get(LIST_URL).mock(side_effect=paged_server(calls))
-    got = [c async for c in session.iter_calls(from_date=date(2026, 11, 2))]
+    got = await collect(session.iter_calls(from_date=date(2026, 11, 2)), entered)
     assert [c.uuid for c in got] == calls  # all, once, in page order
     assert len({c.uuid for c in got}) == 1234
     assert sorted(int(call.request.url.params["page"]) for call in route.calls) == [1, 2, 3]
@@ -204,12 +218,13 @@ async def test_pages_report_their_position(api: respx.MockRouter, session: PbxSe
     ]
 
 
-async def test_later_pages_are_prefetched_concurrently_within_the_limit(api: respx.MockRouter) -> None:
+@MODES
+async def test_later_pages_are_prefetched_concurrently_within_the_limit(api: respx.MockRouter, entered: bool) -> None:
     calls = [f"c{i}" for i in range(10 * 50)]
     server = paged_server(calls, per_page=50, delay=0.05)
     api.get(LIST_URL).mock(side_effect=server)
     async with mocked_session(api, max_concurrency=4) as session:
-        got = [c.uuid async for c in session.iter_calls()]
+        got = [c.uuid for c in await collect(session.iter_calls(), entered)]
     assert got == calls
     assert server.state["peak"] == 4  # pages 2..10 ran 4 at a time, never more
 
@@ -245,23 +260,25 @@ def arriving_server(calls: list[str], arrivals: dict[int, int], *, per_page: int
     return respond
 
 
-async def test_drift_no_duplicates_and_new_calls_found(api: respx.MockRouter) -> None:
+@MODES
+async def test_drift_no_duplicates_and_new_calls_found(api: respx.MockRouter, entered: bool) -> None:
     old = [f"old-{i:04d}" for i in range(1200)]
     calls = list(old)
     api.get(LIST_URL).mock(side_effect=arriving_server(calls, {2: 7, 3: 5}))
     async with mocked_session(api, max_concurrency=1) as session:
-        got = [c.uuid async for c in session.iter_calls()]
+        got = [c.uuid for c in await collect(session.iter_calls(), entered)]
     assert len(got) == len(set(got))  # shifted rows were not yielded twice
     assert set(got) == set(calls)  # and the calls that arrived mid-scan were found
     assert len(got) == 1212
 
 
-async def test_drift_with_strict_raises(api: respx.MockRouter) -> None:
+@MODES
+async def test_drift_with_strict_raises(api: respx.MockRouter, entered: bool) -> None:
     calls = [f"old-{i:04d}" for i in range(1200)]
     api.get(LIST_URL).mock(side_effect=arriving_server(calls, {2: 3}))
     async with mocked_session(api, max_concurrency=1) as session:
         with pytest.raises(PaginationDriftError, match="changed while it was paged"):
-            [c async for c in session.iter_calls(strict=True)]
+            await collect(session.iter_calls(strict=True), entered)
 
 
 async def test_a_count_that_never_adds_up_raises_rather_than_skipping(
@@ -290,3 +307,14 @@ async def test_leaving_the_loop_early_stops_paging(api: respx.MockRouter, sessio
         break
     await anyio.sleep(0.05)
     assert log == [1]
+
+
+async def test_leaving_the_block_early_stops_the_prefetch(api: respx.MockRouter, session: PbxSession) -> None:
+    log: list[int] = []
+    api.get(LIST_URL).mock(side_effect=paged_server([f"c{i}" for i in range(20 * 500)], delay=0.02, log=log))
+    async with session.iter_calls() as calls:
+        async for _ in calls:
+            break
+    served = len(log)
+    await anyio.sleep(0.1)
+    assert len(log) == served <= 1 + 2 * session.max_concurrency  # nothing ran on after the block

@@ -8,8 +8,33 @@ httpx's own transport.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Protocol
+
 import httpx
 import sniffio
+
+
+class Headers(Protocol):
+    def get(self, key: str, /) -> str | None: ...
+
+
+class DirectTransport(Protocol):
+    """A transport that can also make a whole exchange without httpx's request and response objects.
+
+    The session uses it for its JSON requests, where httpx's per-request
+    machinery would otherwise cost more CPU than the transport itself. It
+    raises httpx's exceptions, like any transport.
+    """
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        form: Mapping[str, str] | None,
+        timeouts: httpx.Timeout,
+    ) -> tuple[int, Headers, bytes]: ...
 
 
 def default_transport(max_concurrency: int) -> httpx.AsyncBaseTransport:

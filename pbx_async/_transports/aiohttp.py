@@ -11,7 +11,7 @@ the distinction between "never sent" (connect) and "sent, then failed".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 import httpx
@@ -20,7 +20,7 @@ from yarl import URL
 _SKIP_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding"})
 
 
-def _as_httpx_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+def _as_httpx_error(exc: BaseException, request: httpx.Request | None) -> httpx.TransportError:
     message = f"{type(exc).__name__}: {exc}"
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return httpx.ConnectTimeout(message, request=request)
@@ -94,6 +94,32 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if response.version
             else {},
         )
+
+    async def exchange(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        form: Mapping[str, str] | None,
+        timeouts: httpx.Timeout,
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One whole request with aiohttp alone: status, headers, and the decoded body."""
+        request_timeout = aiohttp.ClientTimeout(
+            total=None, connect=timeouts.pool, sock_connect=timeouts.connect, sock_read=timeouts.read
+        )
+        try:
+            async with self._client().request(
+                method,
+                url,
+                params=params,
+                data=form,
+                timeout=request_timeout,
+                allow_redirects=False,
+                auto_decompress=True,
+            ) as response:
+                return response.status, response.headers, await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _as_httpx_error(exc, None) from None
 
     async def aclose(self) -> None:
         if self._session is not None:

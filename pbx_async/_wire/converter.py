@@ -123,8 +123,8 @@ _FALSE = {"0", "false", "no", ""}
 def _flag(value: Any, _: Any) -> bool:
     if value is None or value is False or value is True:
         return bool(value)
-    if type(value) is int and value in (0, 1):
-        return value == 1
+    if type(value) in (int, float) and value in (0, 1):
+        return bool(value == 1)
     if isinstance(value, str):
         text = value.strip().lower()
         if text in _TRUE:
@@ -211,17 +211,87 @@ def _make_rows_hook(t: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
     return structure_rows
 
 
+# -- fast paths -------------------------------------------------------------------------------
+# Call rows and events are nearly all the client parses (500 rows a page). These read
+# the common, well-formed shapes inline and leave anything else to the hooks above; a
+# value they cannot take is structured again by the cattrs-generated function, which
+# raises naming the field. tests/test_records.py checks both agree on quirky rows.
+
+_FLAGS: dict[Any, bool] = {0: False, 1: True, "0": False, "1": True, None: False, "": False}
+_DIRECTIONS: dict[Any, CallDirection] = {d.value: d for d in CallDirection} | {str(d.value): d for d in CallDirection}
+(
+    _C_UUID, _C_DATE, _C_DIRECTION, _C_CID_NAME, _C_CID_NUM, _C_NUM_DIALED, _C_DURATION, _C_RECORDED,
+    _C_RECORDING_URL, _C_DID_DESCRIPTION, _C_CID_PREFIX, _C_LAST_EVENT, _C_FLAGGED, _C_SEVERITY, _C_NOTES,
+    _C_WENT_TO_VOICEMAIL, _C_SPOKE_TO_PERSON, _C_DID_GROUP, _C_TRANSCRIPTION,
+) = CALL_FIELDS.values()  # fmt: skip
+_E_UUID, _E_DATE, _E_TYPE, _E_DATA1, _E_DATA2, _E_DATA3, _E_DATA4 = EVENT_FIELDS.values()
+
+
+def _fast_text(v: Any) -> str | None:
+    return v if v.__class__ is str and v else _optional_text(v, None)
+
+
+def _fast_call(o: Any) -> CallSummary:
+    get = o.get
+    return CallSummary(
+        uuid=v if (v := o[_C_UUID]).__class__ is str and v else _text(v, None),
+        date=_datetime(o[_C_DATE], None),
+        direction=_DIRECTIONS[v] if (v := o[_C_DIRECTION]) in _DIRECTIONS else _direction(v, None),
+        cid_name=_fast_text(get(_C_CID_NAME)),
+        cid_num=_fast_text(get(_C_CID_NUM)),
+        num_dialed=_fast_text(get(_C_NUM_DIALED)),
+        duration=v if (v := get(_C_DURATION)).__class__ is int else _optional_int(v, None),
+        recorded=_FLAGS[v] if (v := get(_C_RECORDED)) in _FLAGS else _flag(v, None),
+        recording_url=_fast_text(get(_C_RECORDING_URL)),
+        did_description=_fast_text(get(_C_DID_DESCRIPTION)),
+        cid_prefix=_fast_text(get(_C_CID_PREFIX)),
+        last_event=_fast_text(get(_C_LAST_EVENT)),
+        flagged=_FLAGS[v] if (v := get(_C_FLAGGED)) in _FLAGS else _flag(v, None),
+        severity=v if (v := get(_C_SEVERITY)).__class__ is int else _optional_int(v, None),
+        notes=_fast_text(get(_C_NOTES)),
+        went_to_voicemail=_FLAGS[v] if (v := get(_C_WENT_TO_VOICEMAIL)) in _FLAGS else _flag(v, None),
+        spoke_to_person=_FLAGS[v] if (v := get(_C_SPOKE_TO_PERSON)) in _FLAGS else _flag(v, None),
+        did_group=_fast_text(get(_C_DID_GROUP)),
+        transcription=_fast_text(get(_C_TRANSCRIPTION)),
+    )
+
+
+def _fast_event(o: Any, cls: type[Event], type_id: int) -> Event:
+    get = o.get
+    return cls(
+        uuid=v if (v := o[_E_UUID]).__class__ is str and v else _text(v, None),
+        date=_datetime(o[_E_DATE], None),
+        type_id=type_id,
+        data1=_fast_text(get(_E_DATA1)),
+        data2=_fast_text(get(_E_DATA2)),
+        data3=_fast_text(get(_E_DATA3)),
+        data4=_fast_text(get(_E_DATA4)),
+    )
+
+
+def _structure_call(value: Any, cls: Any) -> CallSummary:
+    try:
+        return _fast_call(value)
+    except Exception:
+        result: CallSummary = _slow_call(value, cls)
+        return result
+
+
 _EVENT_HOOKS: dict[type[Event], Callable[[Any, Any], Event]] = {}
 
 
 def _structure_event(value: Any, _: Any) -> Event:
     if not isinstance(value, dict):
         raise TypeError(f"expected an event object, got {type(value).__name__}")
-    cls = EVENT_TYPES.get(to_int(value.get(EVENT_TYPE)), UnknownEvent)
-    hook = _EVENT_HOOKS.get(cls)
-    if hook is None:
-        hook = _EVENT_HOOKS[cls] = converter.get_structure_hook(cls)
-    return hook(value, cls)
+    type_id = v if (v := value.get(EVENT_TYPE)).__class__ is int else to_int(v)
+    cls = EVENT_TYPES.get(type_id, UnknownEvent)
+    try:
+        return _fast_event(value, cls, type_id)
+    except Exception:
+        hook = _EVENT_HOOKS.get(cls)
+        if hook is None:
+            hook = _EVENT_HOOKS[cls] = converter.get_structure_hook(cls)
+        return hook(value, cls)
 
 
 def _renamed(cls: type[Any], names: dict[str, str]) -> Callable[[Any, Any], Any]:
@@ -238,7 +308,8 @@ converter.register_structure_hook(CallDirection, _direction)
 converter.register_structure_hook_func(lambda t: t == int | None, _optional_int)
 converter.register_structure_hook_func(lambda t: t == str | None, _optional_text)
 converter.register_structure_hook_factory(_is_row_tuple, _make_rows_hook)
-converter.register_structure_hook(CallSummary, _renamed(CallSummary, CALL_FIELDS))
+_slow_call = _renamed(CallSummary, CALL_FIELDS)
+converter.register_structure_hook(CallSummary, _structure_call)
 converter.register_structure_hook(CallPage, _renamed(CallPage, {**PAGE_FIELDS, "calls": "data"}))
 converter.register_structure_hook(EventPage, _renamed(EventPage, {**PAGE_FIELDS, "events": "data"}))
 converter.register_structure_hook_factory(

@@ -154,7 +154,7 @@ class Simulator:
         self.recordings, self.recording_bytes, self.sample_rate = recordings, recording_bytes, sample_rate
         self.latency, self.jitter, self.faults = latency, jitter, faults or Faults()
         self.live_arrivals, self.quirks, self.range_requests = live_arrivals, quirks, range_requests
-        self.public_url = public_url
+        self._public_url = public_url
         self.now = now.astimezone(UTC)
         self._generator = Generator(seed)
         self._calls: dict[str, SimCall] = {
@@ -166,10 +166,21 @@ class Simulator:
         self._fault_rng = random.Random(seed + 1)
         self._version = 0
         self._cache: dict[tuple[Any, ...], list[SimCall]] = {}
+        self._rendered: dict[tuple[Any, ...], Reply] = {}  # whole list replies: the server must not be the bottleneck
         self.stats: Counter[str] = Counter()
         from ._app import SimulatorApp
 
         self.app = SimulatorApp(self)
+
+    @property
+    def public_url(self) -> str:
+        """The base URL clients reach the simulator at; recording URLs are built on it."""
+        return self._public_url
+
+    @public_url.setter
+    def public_url(self, value: str) -> None:
+        self._public_url = value
+        self._changed()  # replies rendered for the old address are stale
 
     def client(self, base_url: str = "http://pbx.sim/") -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` wired to this simulator in-process (pass it as ``http_client``)."""
@@ -302,6 +313,7 @@ class Simulator:
     def _changed(self) -> None:
         self._version += 1
         self._cache.clear()
+        self._rendered.clear()
 
     def roll_fault(self) -> str | None:
         return self.faults.pick(self._fault_rng.random())
@@ -317,8 +329,15 @@ class Simulator:
         if self.live_arrivals:
             self.add_live_calls(self.live_arrivals)
         offset = _int(params.get("utcOffset")) or 0
-        matches = self._matching(params, offset)
         page = max(1, _int(params.get("page")) or 1)
+        rendered_key = (self._version, tuple(sorted(params.items())))
+        rendered = self._rendered.get(rendered_key)
+        if rendered is None:
+            rendered = self._rendered[rendered_key] = self._call_list(params, offset, page)
+        return rendered
+
+    def _call_list(self, params: Mapping[str, str], offset: int, page: int) -> Reply:
+        matches = self._matching(params, offset)
         rows = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         data = {c.uuid: self._call_json(c, offset) for c in rows}
         return _json(
@@ -390,7 +409,8 @@ class Simulator:
         key = (self._version, offset, tuple(sorted((k, v) for k, v in params.items() if k != "page")))
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[key] = self._sorted(c for c in self._calls.values() if self._keep(c, params, offset))
+            window = self._window(params, offset)
+            cached = self._cache[key] = self._sorted(c for c in self._calls.values() if self._keep(c, params, window))
         return cached
 
     def _window(self, params: Mapping[str, str], offset: int) -> tuple[datetime, datetime]:
@@ -410,8 +430,8 @@ class Simulator:
         end = parse("toDate", datetime(today.year, today.month, today.day, 23, 59, 59, tzinfo=tz))
         return start, end
 
-    def _keep(self, call: SimCall, p: Mapping[str, str], offset: int) -> bool:
-        start, end = self._window(p, offset)
+    def _keep(self, call: SimCall, p: Mapping[str, str], window: tuple[datetime, datetime]) -> bool:
+        start, end = window
         if not start <= call.start <= end:
             return False
         shown = {1: p.get("showInbound"), 2: p.get("showOutbound"), 3: p.get("showInternal")}[call.direction]

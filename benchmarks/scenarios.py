@@ -1,0 +1,149 @@
+"""One benchmark scenario per process, so CPU time and peak RSS belong to that scenario alone.
+
+    python -m benchmarks.scenarios NAME BASE_URL LATENCY IN_FLIGHT [INPUT_JSON]
+
+Prints one JSON object: requests, wall, bound, cpu (client seconds), rss_mb.
+The server runs in another process (``pbx-async simulate``); INPUT_JSON names
+the calls or files to fetch, chosen by the driver from the simulator's ground
+truth so that choosing them costs this process nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import httpx
+
+from pbx_async import PbxSession, RecordingFile
+from pbx_async.testing._simulator import DEFAULT_AUTH, DEFAULT_CONTAINER
+
+WINDOW = {"from_date": date(2026, 9, 1), "to_date": date(2026, 11, 30)}
+ACCOUNT = {"auth": DEFAULT_AUTH, "containerID": DEFAULT_CONTAINER, "tenantID": "0"}
+
+
+def session(base_url: str, in_flight: int) -> PbxSession:
+    return PbxSession(DEFAULT_AUTH, DEFAULT_CONTAINER, base_url=base_url, max_concurrency=in_flight, timeout=120)
+
+
+async def timed(run: Callable[[], Awaitable[int]]) -> dict[str, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    requests = await run()
+    return {"requests": requests, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu}
+
+
+async def scenario(name: str, base_url: str, latency: float, in_flight: int, items: list[str]) -> dict[str, Any]:
+    if name == "list":
+        async with session(base_url, in_flight) as s:
+
+            async def run() -> int:
+                count = rows = total = 0
+                async with s.iter_call_pages(**WINDOW) as pages:
+                    async for page in pages:  # streamed, as an export would: pages are not kept
+                        count, rows, total = count + 1, rows + len(page.calls), page.total
+                assert rows == total
+                return count
+
+            result = await timed(run)
+        pages = result["requests"]
+        result["bound"] = (1 + math.ceil((pages - 1) / in_flight)) * latency
+        return result
+
+    if name == "list-sequential-httpx":
+        async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+
+            async def run() -> int:
+                page, pages = 1, 1
+                while page <= pages:
+                    params = {**ACCOUNT, "fromDate": "2026-09-01 00:00:00", "toDate": "2026-11-30 23:59:59"}
+                    reply = (await client.get("api/call_list.php", params={**params, "page": str(page)})).json()
+                    pages, page = int(reply["maxPages"]), page + 1
+                return pages
+
+            result = await timed(run)
+        result["bound"] = result["requests"] * latency
+        return result
+
+    uuids = items
+    if name == "details":
+        async with session(base_url, in_flight) as s:
+
+            async def run() -> int:
+                async with s.iter_call_details(uuids) as results:
+                    return len([d async for d in results])
+
+            result = await timed(run)
+    elif name == "details-raw-aiohttp":
+        connector = aiohttp.TCPConnector(limit=in_flight)
+        async with aiohttp.ClientSession(base_url, connector=connector) as http:
+            gate = asyncio.Semaphore(in_flight)
+
+            async def one(uuid: str) -> None:
+                async with gate, http.get("api/call_details.php", params={**ACCOUNT, "callUUID": uuid}) as r:
+                    json.loads(await r.read())
+
+            async def run() -> int:
+                await asyncio.gather(*(one(u) for u in uuids))
+                return len(uuids)
+
+            result = await timed(run)
+    elif name == "details-gather-httpx":
+        in_flight = 100  # httpx's default pool: what a plain gather really gets
+        async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+
+            async def one(uuid: str) -> None:
+                (await client.get("api/call_details.php", params={**ACCOUNT, "callUUID": uuid})).json()
+
+            async def run() -> int:
+                await asyncio.gather(*(one(u) for u in uuids))
+                return len(uuids)
+
+            result = await timed(run)
+    elif name == "details-sequential-httpx":
+        in_flight = 1
+        async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+
+            async def run() -> int:
+                for uuid in uuids:
+                    (await client.get("api/call_details.php", params={**ACCOUNT, "callUUID": uuid})).json()
+                return len(uuids)
+
+            result = await timed(run)
+    elif name == "recordings":
+        with tempfile.TemporaryDirectory() as folder:
+            async with session(base_url, in_flight) as s:
+
+                async def run() -> int:
+                    async with s.download_recordings(items, folder) as downloads:
+                        files = [f async for f in downloads]
+                    failed = [f for f in files if not isinstance(f, RecordingFile)]
+                    assert not failed, failed[:3]
+                    return len(files)
+
+                result = await timed(run)
+    else:
+        raise SystemExit(f"unknown scenario {name}")
+    result["bound"] = result["requests"] * latency / in_flight
+    return result
+
+
+def main() -> None:
+    name, base_url, latency, in_flight = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+    items = json.loads(Path(sys.argv[5]).read_text()) if len(sys.argv) > 5 else []
+    result = asyncio.run(scenario(name, base_url, latency, in_flight, items))
+    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
