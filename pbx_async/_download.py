@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import anyio.to_thread
 import httpx
 
-from ._errors import NetworkError, ResponseFormatError, ValidationError
+from ._errors import NetworkError, PbxError, ResponseFormatError, ValidationError
 from ._http import Failed, Requester
 from ._records.calls import CallSummary
 from ._records.recordings import RecordingFile
@@ -171,8 +171,11 @@ async def download(
         os.replace(part.path, target)
         return RecordingFile(call_uuid, target, part.written, part.digest.hexdigest())
 
-    with requester.scrubbing():
+    try:
         return await requester.retrying(what, "GET", attempt)
+    except PbxError as exc:
+        requester.scrub(exc)
+        raise
 
 
 async def _start(requester: Requester, what: str, response: httpx.Response, part: _Part) -> int:

@@ -12,6 +12,7 @@ Two ways to drive a ``FanOut``, both structured:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
@@ -47,9 +48,10 @@ class FailedCall:
 class _Slot(Generic[K, R]):
     __slots__ = ("done", "error", "key", "result")
 
-    def __init__(self, key: K) -> None:
+    def __init__(self, key: K, ordered: bool) -> None:
         self.key = key
-        self.done = anyio.Event()
+        # Only an ordered consumer waits on a slot; an unordered one gets it when it is done.
+        self.done = anyio.Event() if ordered else None
         self.result: R | FailedCall | None = None
         self.error: PbxError | None = None
 
@@ -96,23 +98,26 @@ class FanOut(Generic[K, R]):
         self._ready: deque[_Slot[K, R]] = deque()
         self._tg: TaskGroup | None = None
         self._receive: MemoryObjectReceiveStream[_Slot[K, R]] | None = None
-        self._outstanding = anyio.Semaphore(2 * width)  # in flight + finished but not yet taken
-        self._in_flight = anyio.Semaphore(width)
+        self._outstanding = anyio.Semaphore(2 * width, fast_acquire=True)  # in flight + finished, not yet taken
         self._narrow: Callable[[], None] | None = None
         self._skip = skip
         self.skipped = 0  # items ``skip`` passed over (calls without a recording, say)
-        self.in_flight_peak = 0
-        self.buffered_peak = 0
 
     # -- the sliding window (async with) -------------------------------------------------------
 
     async def __aenter__(self) -> FanOut[K, R]:
         if self._widen is not None:
             self._narrow = self._widen(self._width)
-        send, self._receive = anyio.create_memory_object_stream[_Slot[K, R]](math.inf)
+        results, self._receive = anyio.create_memory_object_stream[_Slot[K, R]](math.inf)
+        jobs, todo = anyio.create_memory_object_stream[_Slot[K, R]](self._width)
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
-        self._tg.start_soon(self._produce, send)
+        # A fixed pool of `width` workers bounds what is in flight; a task per item
+        # would cost more CPU than the request it makes.
+        async with todo:
+            for _ in range(self._width):
+                self._tg.start_soon(self._work_on, todo.clone(), None if self._ordered else results.clone())
+        self._tg.start_soon(self._produce, jobs, results)
         return self
 
     async def __aexit__(
@@ -130,30 +135,41 @@ class FanOut(Generic[K, R]):
             if self._receive is not None:
                 self._receive.close()
 
-    async def _produce(self, send: MemoryObjectSendStream[_Slot[K, R]]) -> None:
-        assert self._tg is not None
-        async with send:
+    async def _produce(
+        self, jobs: MemoryObjectSendStream[_Slot[K, R]], results: MemoryObjectSendStream[_Slot[K, R]]
+    ) -> None:
+        with jobs, results:  # closing: the workers drain and stop; an ordered consumer sees the end
             async for key in _aiter(self._source):
                 if self._skipping(key):
                     continue
                 await self._outstanding.acquire()
-                slot: _Slot[K, R] = _Slot(key)
+                slot: _Slot[K, R] = _Slot(key, self._ordered)
                 if self._ordered:
-                    send.send_nowait(slot)  # taken in input order; the consumer waits for each
-                    self._tg.start_soon(self._run, slot, None)
-                else:
-                    self._tg.start_soon(self._run, slot, send.clone())
+                    results.send_nowait(slot)  # taken in input order; the consumer waits for each
+                # Without a wait when there is room: each skipped checkpoint is an event-loop
+                # turn saved per item, and the outstanding bound keeps the loop fair.
+                try:
+                    jobs.send_nowait(slot)
+                except anyio.WouldBlock:
+                    await jobs.send(slot)
 
-    async def _run(self, slot: _Slot[K, R], send: MemoryObjectSendStream[_Slot[K, R]] | None) -> None:
-        try:
-            async with self._in_flight:
-                self.in_flight_peak = max(self.in_flight_peak, self._width - int(self._in_flight.value))
+    async def _work_on(
+        self, todo: MemoryObjectReceiveStream[_Slot[K, R]], results: MemoryObjectSendStream[_Slot[K, R]] | None
+    ) -> None:
+        with todo, results if results is not None else contextlib.nullcontext():
+            while True:
+                try:
+                    slot = todo.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        slot = await todo.receive()
+                    except anyio.EndOfStream:
+                        return
+                except anyio.EndOfStream:
+                    return
                 await self._settle(slot)
-            if send is not None:
-                send.send_nowait(slot)  # unordered: handed over as it finishes
-        finally:
-            if send is not None:
-                send.close()
+                if results is not None:
+                    results.send_nowait(slot)  # unordered: handed over as it finishes
 
     async def _settle(self, slot: _Slot[K, R]) -> None:
         try:
@@ -164,7 +180,8 @@ class FanOut(Generic[K, R]):
             else:
                 slot.error = exc
         finally:
-            slot.done.set()
+            if slot.done is not None:
+                slot.done.set()
 
     def _skipping(self, key: K) -> bool:
         if self._skip is not None and self._skip(key):
@@ -180,11 +197,14 @@ class FanOut(Generic[K, R]):
     async def __anext__(self) -> R | FailedCall:
         if self._receive is not None:
             try:
-                slot = await self._receive.receive()
+                try:
+                    slot = self._receive.receive_nowait()
+                except anyio.WouldBlock:
+                    slot = await self._receive.receive()
             except anyio.EndOfStream:
                 raise StopAsyncIteration from None
-            await slot.done.wait()
-            self.buffered_peak = max(self.buffered_peak, 2 * self._width - int(self._outstanding.value))
+            if slot.done is not None:
+                await slot.done.wait()
             self._outstanding.release()
         else:
             if not self._ready:
@@ -205,14 +225,13 @@ class FanOut(Generic[K, R]):
         async for key in self._items:
             if self._skipping(key):
                 continue
-            slots.append(_Slot(key))
+            slots.append(_Slot(key, False))
             if len(slots) == self._width:
                 break
         if not slots:
             return
         narrow = self._widen(self._width) if self._widen is not None else None
         try:
-            self.in_flight_peak = max(self.in_flight_peak, len(slots))
             async with anyio.create_task_group() as tg:
                 for slot in slots:
                     tg.start_soon(self._settle, slot)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import anyio
 import httpx
 
+from ._concurrency import Limiter
 from ._errors import (
     ApiError,
     AuthenticationError,
@@ -55,7 +55,7 @@ class Requester:
         secret: Secret,
         retry: RetryPolicy,
         timeout: httpx.Timeout,
-        limiter: anyio.CapacityLimiter,
+        limiter: Limiter,
         direct: DirectTransport | None = None,
     ) -> None:
         self.client, self._base_url, self._secret = client, base_url, secret
@@ -75,38 +75,38 @@ class Requester:
     async def _exchange(
         self, what: str, method: str, path: str, fields: Mapping[str, str], parse: Callable[[Any], T]
     ) -> T:
-        with self.scrubbing():
+        try:
             reply = await self.retrying(what, method, lambda: self._attempt(what, method, self.url(path), fields))
             return parse(reply)
+        except PbxError as exc:
+            self.scrub(exc)
+            raise
 
     def url(self, path: str) -> str:
         return self._base_url + path
 
-    @contextmanager
-    def scrubbing(self) -> Iterator[None]:
-        """Scrub the key out of any PbxError raised inside.
+    def scrub(self, exc: PbxError) -> None:
+        """Take the key out of an error's text, in place.
 
-        Every reply passes through here, and a server may echo the key back in
-        an error text or a field value.
+        Every reply passes through the session's requests, and a server may
+        echo the key back in an error text or a field value.
         """
-        try:
-            yield
-        except PbxError as exc:
-            exc.args = tuple(scrub(a, self._secret) if isinstance(a, str) else a for a in exc.args)
-            if isinstance(exc, ApiError) and exc.server_message is not None:
-                exc.server_message = scrub(exc.server_message, self._secret)
-            raise
+        exc.args = tuple(scrub(a, self._secret) if isinstance(a, str) else a for a in exc.args)
+        if isinstance(exc, ApiError) and exc.server_message is not None:
+            exc.server_message = scrub(exc.server_message, self._secret)
 
     async def retrying(self, what: str, method: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` until it succeeds, raises a final error, or the policy says stop."""
         policy = self._retry
-        deadline = anyio.current_time() + policy.max_elapsed
+        deadline: float | None = None  # set at the first failure: the success path stays lean
         number = 0
         while True:
             number += 1
             try:
                 return await attempt()
             except Failed as failed:
+                if deadline is None:
+                    deadline = anyio.current_time() + policy.max_elapsed
                 may_retry = failed.retry_get if method == "GET" else failed.retry_post
                 delay = policy.backoff(number, failed.retry_after)
                 if not may_retry or number >= policy.max_attempts or anyio.current_time() + delay > deadline:

@@ -23,8 +23,8 @@ class RetryPolicy:
     server, or on that database reply. The wait before attempt ``n + 1`` is
     ``min(max_backoff, initial_backoff * 2 ** (n - 1))`` scaled by a random
     factor in [0.5, 1], unless the server's ``Retry-After`` asks for longer.
-    No request is retried past ``max_attempts`` attempts or ``max_elapsed``
-    seconds in all.
+    No request is retried past ``max_attempts`` attempts, nor once
+    ``max_elapsed`` seconds have passed since its first failure.
     """
 
     max_attempts: int = 5

@@ -9,11 +9,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, Unpack, cast
 
-import anyio
 import httpx
 
 from . import _validation as check
-from ._concurrency import gather_ordered
+from ._concurrency import Limiter, gather_ordered
 from ._config import DEFAULT_BASE_URL, ApiPaths
 from ._download import download, recording_file_name
 from ._errors import CallNotFoundError, ValidationError
@@ -124,7 +123,7 @@ class PbxSession:
             secret=self._auth,
             retry=self.retry,
             timeout=self._timeout,
-            limiter=anyio.CapacityLimiter(self.max_concurrency),
+            limiter=Limiter(self.max_concurrency),
             direct=cast("DirectTransport | None", direct),
         )
         return self
@@ -301,11 +300,11 @@ class PbxSession:
         """Let one call run ``width`` requests at once, past ``max_concurrency`` if asked; undo on return."""
         limiter = self._http.limiter
         self._widths.append(width)
-        limiter.total_tokens = max([self.max_concurrency, *self._widths])
+        limiter.resize(max([self.max_concurrency, *self._widths]))
 
         def narrow() -> None:
             self._widths.remove(width)
-            limiter.total_tokens = max([self.max_concurrency, *self._widths])
+            limiter.resize(max([self.max_concurrency, *self._widths]))
 
         return narrow
 

@@ -178,3 +178,31 @@ async def test_download_recordings_skips_and_counts_calls_without_one(sim: Simul
     assert sorted(f.call_uuid for f in files) == sorted(c.uuid for c in recorded)  # type: ignore[union-attr]
     assert all(f.sha256 == sim.recording_sha256(f.call_uuid) for f in files)  # type: ignore[union-attr,arg-type]
     assert transport.peak <= 6
+
+
+async def test_the_limiter_grows_and_shrinks_while_in_use() -> None:
+    from pbx_async._concurrency import Limiter
+
+    limiter, inside, peak = Limiter(2), 0, 0
+
+    async def hold() -> None:
+        nonlocal inside, peak
+        async with limiter:
+            inside += 1
+            peak = max(peak, inside)
+            await anyio.sleep(0.02)
+            inside -= 1
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(10):
+            tg.start_soon(hold)
+        await anyio.sleep(0.005)
+        limiter.resize(5)  # grows while two are held
+    assert peak == 5
+    peak = 0
+    limiter.resize(1)  # shrinks: the permits come back one fewer each
+    async with anyio.create_task_group() as tg:
+        for _ in range(6):
+            tg.start_soon(hold)
+    assert peak == 1
+    assert limiter.total == 1

@@ -53,6 +53,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: httpx.Timeout | None = None
+        self._client_timeout = aiohttp.ClientTimeout()
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -104,16 +106,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         timeouts: httpx.Timeout,
     ) -> tuple[int, Mapping[str, str], bytes]:
         """One whole request with aiohttp alone: status, headers, and the decoded body."""
-        request_timeout = aiohttp.ClientTimeout(
-            total=None, connect=timeouts.pool, sock_connect=timeouts.connect, sock_read=timeouts.read
-        )
+        if timeouts is not self._timeouts:  # the session passes the same object every time
+            self._timeouts, self._client_timeout = (
+                timeouts,
+                aiohttp.ClientTimeout(
+                    total=None, connect=timeouts.pool, sock_connect=timeouts.connect, sock_read=timeouts.read
+                ),
+            )
         try:
             async with self._client().request(
                 method,
                 url,
                 params=params,
                 data=form,
-                timeout=request_timeout,
+                timeout=self._client_timeout,
                 allow_redirects=False,
                 auto_decompress=True,
             ) as response:

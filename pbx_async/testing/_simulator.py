@@ -352,6 +352,13 @@ class Simulator:
         )
 
     def call_details(self, params: Mapping[str, str]) -> Reply:
+        rendered_key = (self._version, "details", tuple(sorted(params.items())))
+        rendered = self._rendered.get(rendered_key)
+        if rendered is None:
+            rendered = self._rendered[rendered_key] = self._call_details(params)
+        return rendered
+
+    def _call_details(self, params: Mapping[str, str]) -> Reply:
         call = self._calls.get(params.get("callUUID") or "")
         if call is None:
             return _json({"error": ERR_UUID})
