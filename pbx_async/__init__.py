@@ -26,6 +26,7 @@ from ._errors import (
     ValidationError,
 )
 from ._fanout import FailedCall, FanOut
+from ._pagination import CallIterator, PageIterator
 from ._query import CallFilters
 from ._records.calls import CallDetails, CallDirection, CallPage, CallSummary, InternalApp, IvrEventType
 from ._records.event_types import *  # noqa: F403 - the 98 event classes, listed in its __all__
@@ -44,6 +45,7 @@ __all__ = [
     "CallDetails",
     "CallDirection",
     "CallFilters",
+    "CallIterator",
     "CallNotFoundError",
     "CallPage",
     "CallSummary",
@@ -54,6 +56,7 @@ __all__ = [
     "InvalidContainerError",
     "IvrEventType",
     "NetworkError",
+    "PageIterator",
     "PaginationDriftError",
     "PbxError",
     "PbxSession",

@@ -25,15 +25,20 @@ MAX_NAME = 150
 
 
 def recording_file_name(call: CallSummary | str) -> str:
-    """The server's file name for a call's recording: the last path segment (or ``fileName``) of its URL."""
+    """The server's file name for a call's recording (a string is taken as the file name itself)."""
     if isinstance(call, str):
         return call
     if not call.recorded or not call.recording_url:
         raise ValidationError(f"call {call.uuid} has no recording (recorded=False or no recordingUrl)")
-    parts = urlsplit(call.recording_url)
+    return file_name_from_url(call.recording_url, f"{call.uuid}.wav")
+
+
+def file_name_from_url(url: str, fallback: str) -> str:
+    """The ``fileName`` of a recording URL: its ``fileName`` parameter, else its last path segment."""
+    parts = urlsplit(url)
     given = parse_qs(parts.query).get("fileName")
     name = given[0] if given else unquote(PurePosixPath(parts.path).name)
-    return name or f"{call.uuid}.wav"
+    return name or fallback
 
 
 def safe_local_name(name: str, fallback: str) -> str:

@@ -26,7 +26,7 @@ MAX_PASSES = 5
 _SHIFTED = "Page a window that has ended, or drop strict=True to dedupe and re-read"
 
 
-class PageScan:
+class PageIterator:
     """Every page of a scan, each call exactly once; ``async for page in scan``.
 
     Page 1 reveals ``maxPages``; later pages are fetched ``window`` at a time,
@@ -52,7 +52,7 @@ class PageScan:
         self._prefetch: FanOut[int, CallPage] | None = None  # entered in __aenter__, exited in __aexit__
         self._prefetching = False  # first-pass pages still to come from it
 
-    async def __aenter__(self) -> PageScan:
+    async def __aenter__(self) -> PageIterator:
         """Stream the pages of the first pass through a sliding window for the whole block."""
         first = await self._fetch(1)
         self._ready.append(first)
@@ -77,7 +77,7 @@ class PageScan:
         if prefetch is not None:
             await prefetch.__aexit__(exc_type, exc, tb)
 
-    def __aiter__(self) -> PageScan:
+    def __aiter__(self) -> PageIterator:
         return self
 
     async def __anext__(self) -> CallPage:
@@ -145,14 +145,14 @@ class PageScan:
             self._passes, self._next_page = self._passes + 1, 1
 
 
-class CallScan:
-    """The calls of a ``PageScan``, one by one; ``async for call in scan`` (or under ``async with``)."""
+class CallIterator:
+    """The calls of a ``PageIterator``, one by one; ``async for call in scan`` (or under ``async with``)."""
 
-    def __init__(self, pages: PageScan) -> None:
+    def __init__(self, pages: PageIterator) -> None:
         self._pages = pages
         self._calls: deque[CallSummary] = deque()
 
-    async def __aenter__(self) -> CallScan:
+    async def __aenter__(self) -> CallIterator:
         await self._pages.__aenter__()
         return self
 
@@ -161,7 +161,7 @@ class CallScan:
     ) -> None:
         await self._pages.__aexit__(exc_type, exc, tb)
 
-    def __aiter__(self) -> CallScan:
+    def __aiter__(self) -> CallIterator:
         return self
 
     async def __anext__(self) -> CallSummary:

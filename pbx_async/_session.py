@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +18,7 @@ from ._download import download, recording_file_name
 from ._errors import CallNotFoundError, ValidationError
 from ._fanout import FanOut, OnError
 from ._http import Requester
-from ._pagination import CallScan, PageScan
+from ._pagination import CallIterator, PageIterator
 from ._query import CallFilters, CallQuery, build_query
 from ._records.calls import CallDetails, CallPage, CallSummary
 from ._records.events import Event
@@ -168,12 +168,12 @@ class PbxSession:
         utc_offset: int | None,
         strict: bool,
         filters: Mapping[str, Any],
-    ) -> PageScan:
+    ) -> PageIterator:
         # Checked here, when the iterator is made, so bad input fails at the call site.
         query = self._query(from_date, to_date, utc_offset, filters)
         check.flag("strict", strict)
         self._http  # noqa: B018 - a closed session fails now too
-        return PageScan(lambda page: self._call_page(query, page), window=self.max_concurrency, strict=strict)
+        return PageIterator(lambda page: self._call_page(query, page), window=self.max_concurrency, strict=strict)
 
     async def _call_page(self, query: CallQuery, page: int) -> CallPage:
         params = self._params(requests.call_list(query, page))
@@ -189,7 +189,7 @@ class PbxSession:
         utc_offset: int | None = None,
         strict: bool = False,
         **filters: Unpack[CallFilters],
-    ) -> AsyncIterator[CallPage]:
+    ) -> PageIterator:
         """Page through the Call Summary list, 500 calls a page.
 
             async for page in session.iter_call_pages(from_date=date(2026, 11, 1)):
@@ -214,13 +214,13 @@ class PbxSession:
         utc_offset: int | None = None,
         strict: bool = False,
         **filters: Unpack[CallFilters],
-    ) -> AsyncIterator[CallSummary]:
+    ) -> CallIterator:
         """Every call matching the query, as ``CallSummary`` records (see ``iter_call_pages``).
 
         async for call in session.iter_calls(from_date=date(2026, 11, 2), show_internal=False):
             print(call.date, call.cid_num, "->", call.num_dialed)
         """
-        return CallScan(self._scan(from_date, to_date, utc_offset, strict, filters))
+        return CallIterator(self._scan(from_date, to_date, utc_offset, strict, filters))
 
     # -- Call Details ----------------------------------------------------------------------------
 

@@ -1,0 +1,122 @@
+"""Rendering the finished store as JSON lines, CSV or Parquet, streamed and written atomically."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ._store import CALL_COLUMNS, EVENT_COLUMNS, Store
+
+FORMATS = ("sqlite", "jsonl", "csv", "parquet")
+RECORDING_COLUMNS = ("recording_path", "recording_size", "recording_sha256")
+_CALLS_QUERY = (
+    f"SELECT {', '.join('c.' + c for c in CALL_COLUMNS)}, r.path AS recording_path, "  # noqa: S608 - fixed names
+    "r.size AS recording_size, r.sha256 AS recording_sha256 "
+    "FROM calls c LEFT JOIN recordings r ON r.call_uuid = c.uuid ORDER BY c.date, c.uuid"
+)
+_EVENTS_QUERY = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY call_uuid, date, uuid"  # noqa: S608
+
+
+def events_path(out: Path) -> Path:
+    """Where the second file (events) of a CSV or Parquet export goes: ``calls.csv`` -> ``calls-events.csv``."""
+    return out.with_name(f"{out.stem}-events{out.suffix}")
+
+
+def _calls(store: Store) -> Iterator[dict[str, Any]]:
+    for row in store.rows(_CALLS_QUERY):
+        call = dict(row)
+        for flag in ("recorded", "flagged", "went_to_voicemail", "spoke_to_person"):
+            call[flag] = bool(call[flag])
+        yield call
+
+
+def _events_of(store: Store, call_uuid: str) -> list[dict[str, Any]]:
+    query = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE call_uuid = ? ORDER BY date, uuid"  # noqa: S608
+    events = []
+    for row in store.rows(query, (call_uuid,)):
+        event = dict(row)
+        event.pop("call_uuid")
+        event["fields"] = json.loads(event["fields"])
+        events.append(event)
+    return events
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, out)
+
+
+def render(store: Store, fmt: str, out: Path, *, details: bool) -> list[Path]:
+    """Write the store's content to ``out`` (and a second file for events); returns the paths written."""
+    if fmt == "jsonl":
+        tmp = out.with_name(out.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for call in _calls(store):
+                recording = {k.removeprefix("recording_"): call.pop(k) for k in RECORDING_COLUMNS}
+                call["recording"] = recording if recording["path"] else None
+                if details:
+                    call["events"] = _events_of(store, call["uuid"])
+                fh.write(json.dumps(call, ensure_ascii=False) + "\n")
+        _replace(tmp, out)
+        return [out]
+    if fmt == "csv":
+        written = [_write_csv(out, (*CALL_COLUMNS, *RECORDING_COLUMNS), _calls(store))]
+        if details:
+            written.append(_write_csv(events_path(out), EVENT_COLUMNS, (dict(r) for r in store.rows(_EVENTS_QUERY))))
+        return written
+    if fmt == "parquet":
+        written = [_write_parquet(out, _calls(store), calls=True)]
+        if details:
+            written.append(_write_parquet(events_path(out), (dict(r) for r in store.rows(_EVENTS_QUERY)), calls=False))
+        return written
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _write_csv(out: Path, columns: tuple[str, ...], rows: Iterator[dict[str, Any]]) -> Path:
+    tmp = out.with_name(out.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+    _replace(tmp, out)
+    return out
+
+
+def require_parquet() -> None:
+    """Fail early, before any work, when pyarrow is missing."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise ImportError("Parquet output needs pyarrow: pip install 'pbx-async[parquet]'") from None
+
+
+def _write_parquet(out: Path, rows: Iterator[dict[str, Any]], *, calls: bool, batch: int = 10_000) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    string, integer, boolean = pa.string(), pa.int64(), pa.bool_()
+    if calls:
+        types = dict.fromkeys((*CALL_COLUMNS, *RECORDING_COLUMNS), string)
+        types |= dict.fromkeys(("duration", "severity", "recording_size"), integer)
+        types |= dict.fromkeys(("recorded", "flagged", "went_to_voicemail", "spoke_to_person"), boolean)
+    else:
+        types = dict.fromkeys(EVENT_COLUMNS, string) | {"type_id": integer}
+    schema = pa.schema(list(types.items()))
+    tmp = out.with_name(out.name + ".tmp")
+    with pq.ParquetWriter(tmp, schema) as writer:  # row groups of `batch` rows: memory stays flat
+        chunk: list[dict[str, Any]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == batch:
+                writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+                chunk = []
+        if chunk:
+            writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+    _replace(tmp, out)
+    return out

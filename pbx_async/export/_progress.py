@@ -1,0 +1,138 @@
+"""Export progress: bars on a terminal, plain log lines elsewhere, nothing with --quiet."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any, TextIO
+
+log = logging.getLogger("pbx_async.export")
+
+
+class Progress:
+    """Counts what the export did; subclasses show it."""
+
+    def __init__(self) -> None:
+        self.listed = self.detailed = self.recorded = self.failed = 0
+        self.recorded_bytes = 0
+        self.chunks_total = self.chunks_done = 0
+        self.started = time.monotonic()
+
+    def begin(self, chunks: int, details: bool, recordings: bool) -> None:
+        self.chunks_total = chunks
+
+    def on_listed(self, count: int) -> None:
+        self.listed += count
+
+    def on_detailed(self) -> None:
+        self.detailed += 1
+
+    def on_recorded(self, size: int) -> None:
+        self.recorded += 1
+        self.recorded_bytes += size
+
+    def on_failed(self, what: str, call_uuid: str, error: BaseException) -> None:
+        self.failed += 1
+        log.warning("%s of call %s failed: %s", what, call_uuid, error)
+
+    def on_chunk(self, label: str) -> None:
+        self.chunks_done += 1
+
+    def end(self) -> None:
+        pass
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+class LogProgress(Progress):
+    """One plain line per finished day and every few seconds; for logs and pipes."""
+
+    def __init__(self, stream: TextIO = sys.stderr, every: float = 5.0) -> None:
+        super().__init__()
+        self._stream, self._every, self._last = stream, every, 0.0
+
+    def _line(self, prefix: str) -> None:
+        self._stream.write(
+            f"{prefix}: {self.chunks_done}/{self.chunks_total} days, {self.listed} calls listed, "
+            f"{self.detailed} details, {self.recorded} recordings ({self.recorded_bytes / 1e6:.1f} MB), "
+            f"{self.failed} failures, {self.elapsed:.1f} s\n"
+        )
+        self._stream.flush()
+        self._last = time.monotonic()
+
+    def on_detailed(self) -> None:
+        super().on_detailed()
+        if time.monotonic() - self._last > self._every:
+            self._line("progress")
+
+    def on_chunk(self, label: str) -> None:
+        super().on_chunk(label)
+        self._line(f"done {label}")
+
+
+class RichProgress(Progress):
+    """Live bars on a terminal: days, calls listed, details fetched, recordings with MB/s and ETA."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as Bars
+
+        self._bars = Bars(
+            TextColumn("{task.description:<12}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[extra]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        self._speed = TransferSpeedColumn()
+        self._tasks: dict[str, Any] = {}
+
+    def begin(self, chunks: int, details: bool, recordings: bool) -> None:
+        super().begin(chunks, details, recordings)
+        self._bars.start()
+        self._tasks["days"] = self._bars.add_task("days", total=chunks, extra="")
+        self._tasks["calls"] = self._bars.add_task("calls listed", total=None, extra="")
+        if details:
+            self._tasks["details"] = self._bars.add_task("details", total=None, extra="")
+        if recordings:
+            self._tasks["recordings"] = self._bars.add_task("recordings", total=None, extra="")
+
+    def on_listed(self, count: int) -> None:
+        super().on_listed(count)
+        self._bars.update(self._tasks["calls"], completed=self.listed)
+        for name in ("details",):
+            if name in self._tasks:
+                self._bars.update(self._tasks[name], total=self.listed)
+
+    def on_detailed(self) -> None:
+        super().on_detailed()
+        self._bars.update(self._tasks["details"], completed=self.detailed)
+
+    def on_recorded(self, size: int) -> None:
+        super().on_recorded(size)
+        rate = self.recorded_bytes / max(self.elapsed, 1e-6) / 1e6
+        self._bars.update(self._tasks["recordings"], completed=self.recorded, extra=f"{rate:.1f} MB/s")
+
+    def on_failed(self, what: str, call_uuid: str, error: BaseException) -> None:
+        self.failed += 1
+        self._bars.console.print(f"[yellow]{what} of call {call_uuid} failed:[/] {error}")
+
+    def on_chunk(self, label: str) -> None:
+        super().on_chunk(label)
+        self._bars.update(self._tasks["days"], completed=self.chunks_done, extra=label)
+
+    def end(self) -> None:
+        self._bars.stop()
