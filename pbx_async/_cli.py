@@ -13,7 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import anyio
 
@@ -50,11 +50,11 @@ def _add_account(parser: argparse.ArgumentParser) -> None:
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("filters (as the provider documents them)")
-    for name, kind in CallFilters.__annotations__.items():
+    for name, kind in get_type_hints(CallFilters).items():
         flag = "--" + name.replace("_", "-")
-        if kind == "bool":
+        if kind is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
-        elif kind == "str":
+        elif kind is str:
             group.add_argument(flag, metavar="TEXT")
         else:
             group.add_argument(flag, type=int, metavar="N")
