@@ -138,7 +138,9 @@ class FanOut(Generic[K, R]):
     async def _produce(
         self, jobs: MemoryObjectSendStream[_Slot[K, R]], results: MemoryObjectSendStream[_Slot[K, R]]
     ) -> None:
-        with jobs, results:  # closing: the workers drain and stop; an ordered consumer sees the end
+        with jobs, results, contextlib.suppress(anyio.BrokenResourceError):
+            # Closing the streams lets the workers drain and stop, and an ordered consumer see
+            # the end; a broken stream means the consumer has left and the workers with it.
             async for key in _aiter(self._source):
                 if self._skipping(key):
                     continue
