@@ -107,6 +107,7 @@ def main() -> None:
         # timed runs it is not the bottleneck (on 2 cores it shares the CPU with the client).
         run_scenario("list", base_url, latency, 32)
         run_scenario("details-raw-aiohttp", base_url, latency, 64, details_uuids)
+        rows.append(("list 4 in flight", run_scenario("list", base_url, latency, 4)))
         rows.append(("list 8 in flight", run_scenario("list", base_url, latency, 8)))
         rows.append(("list 32 in flight", run_scenario("list", base_url, latency, 32)))
         rows.append(("list, sequential httpx", run_scenario("list-sequential-httpx", base_url, latency, 1)))

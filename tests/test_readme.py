@@ -21,8 +21,9 @@ from datetime import date
 
 async def main() -> None:
     async with pbx_async.PbxSession.from_env() as session:
-        calls = session.iter_calls(from_date=date(2026, 11, 1), to_date=date(2026, 11, 2))
-        call = [c async for c in calls if c.recorded][0]
+        day = date(2026, 11, 1)
+        calls = [c async for c in session.iter_calls(from_date=day, to_date=date(2026, 11, 2))]
+        call = [c for c in calls if c.recorded][0]
 {body}
 
 anyio.run(main)
@@ -44,9 +45,9 @@ async def test_session_and_fragment_examples_run(tmp_path: Path) -> None:
     async with serve(sim) as base_url:
         env = {"PBX_AUTH": sim.auth, "PBX_CONTAINER_ID": sim.container_id, "PBX_BASE_URL": base_url}
         standalone = [b for b in BLOCKS if "anyio.run(main)" in b]
-        fragments = [b for b in BLOCKS if b.startswith(("details =", "rec =", "await session"))]
+        fragments = [b for b in BLOCKS if b.startswith(("details =", "rec =", "await session", "async with session"))]
         assert len(standalone) == 1
-        assert len(fragments) == 3
+        assert len(fragments) == 4
         result = run(standalone[0], tmp_path, env)
         assert result.returncode == 0, result.stderr
         assert len(result.stdout.splitlines()) > 50
