@@ -8,11 +8,11 @@ httpx's own transport.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Protocol
 
 import httpx
-import sniffio
 
 
 class Headers(Protocol):
@@ -39,7 +39,7 @@ class DirectTransport(Protocol):
 
 def default_transport(max_concurrency: int) -> httpx.AsyncBaseTransport:
     """The fastest transport that runs under the current async library."""
-    if sniffio.current_async_library() == "asyncio":
+    if _on_asyncio():
         try:
             from .aiohttp import AiohttpTransport
         except ImportError:  # pragma: no cover - aiohttp is a dependency, but keep working without it
@@ -49,3 +49,12 @@ def default_transport(max_concurrency: int) -> httpx.AsyncBaseTransport:
     return httpx.AsyncHTTPTransport(
         limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
     )
+
+
+def _on_asyncio() -> bool:
+    """Whether the caller runs on asyncio (Trio has no asyncio loop running)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
