@@ -89,7 +89,7 @@ def main() -> None:
     n_details = 1_000 if quick else 5_000
     n_recordings, big = (100, 100_000_000) if quick else (500, 500_000_000)
     n_sequential = 40 if quick else 200
-    n_gather = 1_000  # a plain gather is slow enough that more adds minutes and nothing else
+    n_gather = 200 if quick else 1_000  # a plain gather is slow enough that more adds minutes, nothing else
 
     # Inputs come from the same seeded dataset the servers generate (seed 0).
     truth = Simulator(calls=calls, days=60, seed=0)

@@ -236,3 +236,23 @@ async def test_notes_persist_into_later_lists() -> None:
         await s.set_call_notes(call, notes="Call back Tuesday", flagged=True, severity=4)
         [updated] = [c async for c in s.iter_calls(**WINDOW, has_notes=True, severity=4) if c.uuid == call.uuid]
     assert (updated.notes, updated.flagged, updated.severity) == ("Call back Tuesday", True, 4)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_recordings_by_file_name_by_url_and_without_range(tmp_path: Any) -> None:
+    plain = Simulator(calls=80, seed=13, range_requests=False)
+    uuid = next(u for u in plain.uuids() if plain.sim_call(u).recorded)
+    expected = plain.recording_bytes_of(uuid)
+    params = {"auth": plain.auth, "containerID": plain.container_id, "fileName": plain.file_name(uuid)}
+    async with plain.client() as client:
+        by_name = await client.get("api/call_recording.php", params=params, headers={"Range": "bytes=10-"})
+        by_url = await client.get(plain.truth_call(uuid).recording_url or "")
+    assert by_name.status_code == 200  # Range ignored when the knob is off
+    assert "accept-ranges" not in by_name.headers
+    assert by_name.content == by_url.content == expected
+    ranged = Simulator(calls=80, seed=13)
+    async with ranged.client() as client:
+        part = await client.get("api/call_recording.php", params=params, headers={"Range": "bytes=10-99"})
+    assert (part.status_code, part.headers["content-range"]) == (206, f"bytes 10-99/{len(expected)}")
+    assert part.content == expected[10:100]
