@@ -172,7 +172,8 @@ async def download(
         finally:
             part.close()
         if part.written != total:
-            raise Failed(NetworkError(f"{what}: got {part.written} of {total} bytes"), retry_get=True, retry_post=False)
+            error = NetworkError(f"{what}: got {part.written} of {total} bytes")
+            raise Failed(error, retry_get=True, retry_post=False, cause="incomplete body")
         os.replace(part.path, target)
         return RecordingFile(call_uuid, target, part.written, part.digest.hexdigest())
 
@@ -189,7 +190,7 @@ async def _start(requester: Requester, what: str, response: httpx.Response, part
     status = response.status_code
     if status == 416:  # our part is already past the end: start again
         part.restart()
-        raise Failed(NetworkError(f"{what}: stale partial download"), retry_get=True, retry_post=False)
+        raise Failed(NetworkError(f"{what}: stale partial download"), retry_get=True, retry_post=False, cause="range")
     if status not in (200, 206):
         body = await response.aread()
         requester.raise_error_reply(what, _json_or_none(body), status)
@@ -203,7 +204,9 @@ async def _start(requester: Requester, what: str, response: httpx.Response, part
         span = _content_range(response.headers.get("content-range"))
         if span is None or span[0] != part.written:
             part.restart()
-            raise Failed(NetworkError(f"{what}: unusable Content-Range"), retry_get=True, retry_post=False)
+            raise Failed(
+                NetworkError(f"{what}: unusable Content-Range"), retry_get=True, retry_post=False, cause="range"
+            )
         return span[1]
     if part.written:  # the server ignored Range: take the whole file again
         part.restart()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -33,15 +34,19 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class Failed(Exception):
-    """One failed attempt: the error to raise if no retry follows, and whether one may."""
+    """One failed attempt: the error to raise if no retry follows, whether one may, and why (for counts)."""
 
-    def __init__(self, error: PbxError, *, retry_get: bool, retry_post: bool, retry_after: float | None = None):
-        self.error, self.retry_get, self.retry_post, self.retry_after = (
-            error,
-            retry_get,
-            retry_post,
-            retry_after,
-        )
+    def __init__(
+        self,
+        error: PbxError,
+        *,
+        retry_get: bool,
+        retry_post: bool,
+        cause: str,
+        retry_after: float | None = None,
+    ) -> None:
+        self.error, self.retry_get, self.retry_post = error, retry_get, retry_post
+        self.cause, self.retry_after = cause, retry_after
 
 
 class Requester:
@@ -57,8 +62,10 @@ class Requester:
         timeout: httpx.Timeout,
         limiter: Limiter,
         direct: DirectTransport | None = None,
+        retries: Counter[str] | None = None,
     ) -> None:
         self.client, self._base_url, self._secret = client, base_url, secret
+        self.retries: Counter[str] = retries if retries is not None else Counter()  # retries made, by cause
         # A transport the session made itself may offer a leaner path than httpx's client
         # (see _transports); a client passed in by the caller is always used as given.
         self._direct = direct
@@ -113,6 +120,7 @@ class Requester:
                     if may_retry:
                         log.warning("%s: giving up after %d attempts: %s", what, number, failed.error)
                     raise failed.error from None
+                self.retries[failed.cause] += 1
                 log.info("%s: attempt %d failed (%s); retrying in %.2f s", what, number, failed.error, delay)
             await anyio.sleep(delay)
 
@@ -120,7 +128,9 @@ class Requester:
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
         detail = scrub(f"{type(exc).__name__}: {exc}", self._secret)
         error = NetworkError(f"{what}: the request {kind} ({detail}); check base_url and the network")
-        return Failed(error, retry_get=True, retry_post=isinstance(exc, _NOT_SENT))
+        return Failed(
+            error, retry_get=True, retry_post=isinstance(exc, _NOT_SENT), cause=f"network: {type(exc).__name__}"
+        )
 
     async def _attempt(self, what: str, method: str, url: str, fields: Mapping[str, str]) -> Any:
         params, form = (fields, None) if method == "GET" else (None, fields)
@@ -144,12 +154,12 @@ class Requester:
                 f"{what}: the server is rate limiting (429); lower max_concurrency or retry later",
                 retry_after=retry_after,
             )
-            raise Failed(error, retry_get=True, retry_post=False, retry_after=retry_after)
+            raise Failed(error, retry_get=True, retry_post=False, cause="HTTP 429", retry_after=retry_after)
         if status >= 500:
             cls = TransientServerError if status in (502, 503, 504) else ServerError
             retry_after = parse_retry_after(headers.get("Retry-After"))
             error = cls(f"{what}: the server failed with HTTP {status}", status_code=status)
-            raise Failed(error, retry_get=True, retry_post=False, retry_after=retry_after)
+            raise Failed(error, retry_get=True, retry_post=False, cause=f"HTTP {status}", retry_after=retry_after)
 
     def _interpret(self, what: str, status: int, headers: Headers, content: bytes) -> Any:
         self.check_status(what, status, headers)
@@ -157,7 +167,7 @@ class Requester:
             reply = replies.decode(content, what)
         except ResponseFormatError as exc:
             if 200 <= status < 300:  # a body cut short in transit: worth reading again
-                raise Failed(exc, retry_get=True, retry_post=False) from None
+                raise Failed(exc, retry_get=True, retry_post=False, cause="unreadable JSON") from None
             raise self.status_error(what, status) from None
         self.raise_error_reply(what, reply, status)
         if not 200 <= status < 300:
@@ -170,7 +180,7 @@ class Requester:
         api_error = replies.error_for_reply(reply, what, status)
         if api_error is not None:
             transient = replies.is_transient(api_error)
-            raise Failed(api_error, retry_get=transient, retry_post=transient)
+            raise Failed(api_error, retry_get=transient, retry_post=transient, cause="database unavailable")
 
     @staticmethod
     def status_error(what: str, status: int) -> ApiError:

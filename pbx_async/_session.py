@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -81,6 +82,7 @@ class PbxSession:
         self._client: httpx.AsyncClient | None = None
         self._requester: Requester | None = None
         self._widths: list[int] = []  # fan-outs running with their own width
+        self._retries: Counter[str] = Counter()
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Self:
@@ -125,6 +127,7 @@ class PbxSession:
             timeout=self._timeout,
             limiter=Limiter(self.max_concurrency),
             direct=cast("DirectTransport | None", direct),
+            retries=self._retries,
         )
         return self
 
@@ -139,6 +142,11 @@ class PbxSession:
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
+
+    @property
+    def retry_counts(self) -> dict[str, int]:
+        """Retries this session has made so far, by cause (``"HTTP 503"``, ``"network: ReadTimeout"``, ...)."""
+        return dict(self._retries)
 
     # -- internals -------------------------------------------------------------------------------
 
