@@ -1,0 +1,155 @@
+"""Malformed replies: whatever the server sends, the parsers answer with records or a PbxError, never a bare error."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pbx_async import CallSummary, PbxError
+from pbx_async._wire import replies
+from pbx_async._wire.converter import _slow_call, converter, reply_offset
+
+from .conftest import call_row, details_reply, event_row, list_reply
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**80), max_value=2**80),  # huge numbers too
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(["", "0", "1", "35", "2026-11-02 09:15:03", "2023-01-31 00:06:08.104689", "[]", "null"]),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    max_leaves=20,
+)
+
+
+def parse_every_way(body: bytes) -> None:
+    """Run the body through every reply parser; each must return or raise a PbxError."""
+    for parse in (replies.call_page, replies.details_page, replies.notes_reply):
+        try:
+            parse(replies.decode(body, "fuzz"))
+        except PbxError as exc:  # a useful message: says what, short enough to log
+            message = str(exc)
+        else:
+            continue
+        assert 10 < len(message) < 1_500, message[:200]
+
+
+def mutate(reply: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
+    """``reply`` with the key at ``path`` replaced by ``value`` (or deleted when value is ...)."""
+    target: Any = reply
+    for key in path[:-1]:
+        target = target[key]
+    if value is Ellipsis:
+        target.pop(path[-1], None)
+    else:
+        target[path[-1]] = value
+    return reply
+
+
+PATHS = [
+    ["data"],
+    ["currentPage"],
+    ["maxPages"],
+    ["maxResultSize"],
+    ["utcOffset"],
+    ["data", "u1"],
+    ["data", "u1", "callUuid"],
+    ["data", "u1", "callDate"],
+    ["data", "u1", "callDirection"],
+    ["data", "u1", "duration"],
+    ["data", "u1", "callRecorded"],
+    ["data", "u1", "cidName"],
+    ["data", "u1", "callSeverity"],
+]
+
+
+@SETTINGS
+@given(value=json_values)
+def test_any_json_value_is_a_record_or_a_pbx_error(value: Any) -> None:
+    parse_every_way(json.dumps(value).encode())
+
+
+@SETTINGS
+@given(path=st.sampled_from(PATHS), value=st.one_of(json_values, st.just(Ellipsis)))
+def test_a_mutated_call_list_is_a_record_or_a_pbx_error(path: list[str], value: Any) -> None:
+    parse_every_way(json.dumps(mutate(list_reply(["u1", "u2"]), path, value)).encode())
+
+
+@SETTINGS
+@given(
+    field=st.sampled_from(["eventUuid", "eventDate", "eventType", "eventData1", "eventData4", "callUuid", "data"]),
+    value=st.one_of(json_values, st.just(Ellipsis)),
+)
+def test_a_mutated_details_reply_is_a_record_or_a_pbx_error(field: str, value: Any) -> None:
+    reply = details_reply("c1", [event_row("e1", 52, "2026-11-02 09:15:09", "ivr", "8311", "Main", "*")])
+    path = ["data", "e1", field] if field.startswith("event") else [field]
+    parse_every_way(json.dumps(mutate(reply, path, value)).encode())
+
+
+@SETTINGS
+@given(body=st.binary(max_size=300))
+def test_random_bytes_are_a_pbx_error(body: bytes) -> None:
+    parse_every_way(body)
+
+
+def test_hostile_bodies() -> None:
+    for body in [
+        b"",
+        b"<html><body>502 Bad Gateway</body></html>",
+        b"\xff\xfe\xfa invalid utf-8",
+        b"[" * 100_000 + b"]" * 100_000,  # deep nesting
+        b'{"currentPage": 1e999}',
+        b'{"data": {"u1": {"callUuid": "u1", "callDate": "0000-00-00 00:00:00", "callDirection": 1}}}',
+        json.dumps({"error": "x" * 100_000}).encode(),
+    ]:
+        parse_every_way(body)
+
+
+row_values = st.fixed_dictionaries(
+    {},
+    optional={
+        "duration": st.one_of(st.integers(0, 10**6), st.integers(0, 10**6).map(str), st.just(""), st.none()),
+        "callRecorded": st.sampled_from([0, 1, "0", "1", True, False, "", None, "yes", 2, 1.0]),
+        "cidName": st.one_of(st.text(max_size=10), st.none(), st.integers(), st.floats(allow_nan=False)),
+        "callSeverity": st.one_of(st.integers(0, 10), st.integers(0, 10).map(str), st.just(""), st.none()),
+        "callDirection": st.sampled_from([1, 2, 3, "1", "2", "3", 4, "x", None]),
+        "callDate": st.sampled_from(["2026-11-02 09:15:03", "2026-11-02 09:15:03.5", "bad", None, 5]),
+    },
+)
+
+
+@SETTINGS
+@given(changes=row_values)
+def test_the_fast_path_agrees_with_cattrs(changes: dict[str, Any]) -> None:
+    """Rows parse the same on the fast path as with the cattrs-generated function, or fail on both."""
+    row = {**call_row("u1"), **changes}
+    with reply_offset(-300):
+        try:
+            fast: CallSummary | Exception = converter.structure(row, CallSummary)
+        except Exception as exc:
+            fast = exc
+        try:
+            slow: CallSummary | Exception = _slow_call(row, CallSummary)
+        except Exception as exc:
+            slow = exc
+    assert isinstance(fast, Exception) == isinstance(slow, Exception), (fast, slow)
+    if not isinstance(fast, Exception):
+        assert fast == slow
+
+
+@SETTINGS
+@given(n=st.integers(min_value=0, max_value=3), offset=st.integers(min_value=-720, max_value=840))
+def test_valid_pages_round_trip(n: int, offset: int) -> None:
+    uuids = [f"u{i}" for i in range(n)]
+    page = replies.call_page(list_reply(uuids, offset=offset))
+    assert [c.uuid for c in page.calls] == uuids
+    assert all(c.date.utcoffset().total_seconds() == offset * 60 for c in page.calls)  # type: ignore[union-attr]
