@@ -70,6 +70,15 @@ def complete_wav(path: Path) -> bool:
     return bool(riff_size + 8 == size)
 
 
+def _whole_wav_or_other_audio(path: Path) -> bool:
+    """False only for a RIFF/WAVE file whose own length field disagrees with its size."""
+    with path.open("rb") as fh:
+        head = fh.read(12)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return True  # some other audio format: nothing to check it against
+    return complete_wav(path)
+
+
 def _sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -174,6 +183,9 @@ async def download(
         if part.written != total:
             error = NetworkError(f"{what}: got {part.written} of {total} bytes")
             raise Failed(error, retry_get=True, retry_post=False, cause="incomplete body")
+        if not _whole_wav_or_other_audio(part.path):  # a Content-Length can lie too
+            part.restart()
+            raise ResponseFormatError(f"{what}: the WAV header's length does not match the {total} bytes sent")
         os.replace(part.path, target)
         return RecordingFile(call_uuid, target, part.written, part.digest.hexdigest())
 

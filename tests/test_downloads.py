@@ -175,3 +175,36 @@ async def test_recordings_survive_cut_bodies_over_loopback(tmp_path: Path) -> No
                 rec = await session.download_recording(call, tmp_path)
                 assert rec.sha256 == sim.recording_sha256(call.uuid)
     assert sim.stats["fault cut_body"] > 0
+
+
+async def test_a_recording_url_on_another_host_never_gets_the_key(
+    api: respx.MockRouter, session: PbxSession, tmp_path: Path
+) -> None:
+    from pbx_async._wire import replies
+
+    evil = api.get(host="evil.example").respond(200, headers={"content-type": "audio/wav"}, content=WAV)
+    ours = api.get(REC_URL).respond(200, headers={"content-type": "audio/wav"}, content=WAV)
+    reply = list_reply(["c1"])
+    reply["data"]["c1"]["recordingUrl"] = "https://evil.example/steal/c1.wav?x=1"
+    [call] = replies.call_page(reply).calls
+    rec = await session.download_recording(call, tmp_path)
+    assert evil.call_count == 0  # fetched from the configured host, by file name
+    assert ours.calls[0].request.url.params["fileName"] == "c1.wav"
+    assert rec.path.read_bytes() == WAV
+
+
+async def test_a_wav_shorter_than_its_header_says_is_not_saved(
+    api: respx.MockRouter, session: PbxSession, tmp_path: Path
+) -> None:
+    api.get(REC_URL).respond(200, headers={"content-type": "audio/wav"}, content=WAV[:50_000])
+    with pytest.raises(ResponseFormatError, match="header's length"):
+        await session.download_recording("c1.wav", tmp_path)
+    assert not list(tmp_path.glob("*.wav"))
+
+
+async def test_a_body_without_length_is_refused(api: respx.MockRouter, session: PbxSession, tmp_path: Path) -> None:
+    # A body of unknown length could be endless, and its completeness cannot be checked.
+    api.get(REC_URL).respond(200, headers={"content-type": "audio/wav"}, stream=_CutStream(WAV, None))
+    with pytest.raises(ResponseFormatError, match="no Content-Length"):
+        await session.download_recording("c1.wav", tmp_path)
+    assert not list(tmp_path.glob("*.wav"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -150,7 +151,11 @@ def test_an_export_killed_three_times_ends_exactly_once(tmp_path: Path) -> None:
     out, recordings = tmp_path / "calls.jsonl", tmp_path / "recordings"
     command = export_command(out, "jsonl", recordings, "--concurrency", "4")
     with served(sim) as env:
-        for delay in (0.8, 1.2, 1.6):  # three SIGKILLs, each further into the work
+        # Three SIGKILLs at random points, each run further into the work (seed printed to replay).
+        seed = int(os.environ.get("PBX_KILL_SEED", str(time.time_ns() % 10_000)))
+        rng = random.Random(seed)
+        print(f"SIGKILL seed {seed}")
+        for delay in sorted(rng.uniform(0.6, 1.8) for _ in range(3)):
             quiet = subprocess.DEVNULL
             process = subprocess.Popen(command, env={**os.environ, **env}, stdout=quiet, stderr=quiet)
             time.sleep(delay)
