@@ -13,6 +13,13 @@ def _path(instance: object, attribute: attrs.Attribute[str], value: object) -> N
     check.api_path(attribute.name, value)
 
 
+def _relative(value: object) -> object:
+    # Joined onto base_url, which ends in "/". A "//host" stays as it is, for the check to refuse.
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
+        return value[1:]
+    return value
+
+
 @attrs.frozen
 class ApiPaths:
     """Endpoint paths, relative to the session's ``base_url``.
@@ -24,7 +31,7 @@ class ApiPaths:
     cannot name another host: the API key only goes to ``base_url``.
     """
 
-    call_list: str = attrs.field(default="api/call_list.php", validator=_path)
-    call_details: str = attrs.field(default="api/call_details.php", validator=_path)
-    recording: str = attrs.field(default="api/call_recording.php", validator=_path)
-    call_notes: str = attrs.field(default="api/call_notes.php", validator=_path)
+    call_list: str = attrs.field(default="api/call_list.php", converter=_relative, validator=_path)
+    call_details: str = attrs.field(default="api/call_details.php", converter=_relative, validator=_path)
+    recording: str = attrs.field(default="api/call_recording.php", converter=_relative, validator=_path)
+    call_notes: str = attrs.field(default="api/call_notes.php", converter=_relative, validator=_path)

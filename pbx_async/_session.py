@@ -185,7 +185,7 @@ class PbxSession:
 
     async def _call_page(self, query: CallQuery, page: int) -> CallPage:
         params = self._params(requests.call_list(query, page))
-        return await self._http.get("Call Summary", self.paths.call_list.lstrip("/"), params, replies.call_page)
+        return await self._http.get("Call Summary", self.paths.call_list, params, replies.call_page)
 
     # -- Call Summary --------------------------------------------------------------------------
 
@@ -239,7 +239,7 @@ class PbxSession:
         """
         call_uuid = check.call_uuid(call)
         offset = check.utc_offset(self.utc_offset if utc_offset is None else utc_offset)
-        path = self.paths.call_details.lstrip("/")
+        path = self.paths.call_details
 
         async def fetch(page: int) -> tuple[CallSummary | None, tuple[Event, ...], int]:
             params = self._params(requests.call_details(call_uuid, offset, page))
@@ -345,7 +345,7 @@ class PbxSession:
         check.positive_int("max_bytes", max_bytes, maximum=2**63)
         return await download(
             self._http,
-            path=self.paths.recording.lstrip("/"),
+            path=self.paths.recording,
             params=self._params(requests.recording(file_name)),
             file_name=file_name,
             dest=Path(os.fspath(dest)),
@@ -417,7 +417,7 @@ class PbxSession:
             else check.int_in("severity", severity, range(6), "0 = none, 5 = maximum"),
         )
         form = self._params(form)
-        await self._http.post_form("Call Notes", self.paths.call_notes.lstrip("/"), form, replies.notes_reply)
+        await self._http.post_form("Call Notes", self.paths.call_notes, form, replies.notes_reply)
 
 
 def _name_of(call: str | CallSummary) -> str:

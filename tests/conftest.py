@@ -94,6 +94,11 @@ def list_reply(
     }
 
 
+def empty_reply() -> dict[str, Any]:
+    """A reply with no rows, as PHP sends it: ``maxPages`` 0 and ``data`` an empty list."""
+    return {"currentResultSize": 0, "currentPage": 1, "maxResultSize": 0, "maxPages": 0, "utcOffset": 0, "data": []}
+
+
 def event_row(uuid: str, type_id: int, date: str, *data: str) -> dict[str, Any]:
     fields = [*data, "", "", "", ""][:4]
     return {

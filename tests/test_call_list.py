@@ -19,7 +19,7 @@ from pbx_async import (
     ValidationError,
 )
 
-from .conftest import CONTAINER, KEY, LIST_URL, list_reply, mocked_session
+from .conftest import CONTAINER, KEY, LIST_URL, empty_reply, list_reply, mocked_session
 
 pytestmark = pytest.mark.anyio
 
@@ -230,16 +230,7 @@ async def test_later_pages_are_prefetched_concurrently_within_the_limit(api: res
 
 
 async def test_an_empty_window_yields_one_empty_page(api: respx.MockRouter, session: PbxSession) -> None:
-    api.get(LIST_URL).respond(
-        json={
-            "currentResultSize": 0,
-            "currentPage": 1,
-            "maxResultSize": 0,
-            "maxPages": 0,
-            "utcOffset": 0,
-            "data": [],
-        }
-    )
+    api.get(LIST_URL).respond(json=empty_reply())
     pages = [p async for p in session.iter_call_pages()]
     assert [(p.total, p.calls) for p in pages] == [(0, ())]
 

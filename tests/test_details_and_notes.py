@@ -11,7 +11,17 @@ import respx
 import pbx_async
 from pbx_async import CallNotFoundError, PbxSession, ValidationError
 
-from .conftest import CONTAINER, DETAILS_URL, KEY, NOTES_URL, call_row, details_reply, event_row, list_reply
+from .conftest import (
+    CONTAINER,
+    DETAILS_URL,
+    KEY,
+    NOTES_URL,
+    call_row,
+    details_reply,
+    empty_reply,
+    event_row,
+    list_reply,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -62,16 +72,7 @@ async def test_details_of_an_unknown_call(api: respx.MockRouter, session: PbxSes
 
 
 async def test_details_reply_without_a_call_is_not_found(api: respx.MockRouter, session: PbxSession) -> None:
-    api.get(DETAILS_URL).respond(
-        json={
-            "currentResultSize": 0,
-            "currentPage": 1,
-            "maxResultSize": 0,
-            "maxPages": 0,
-            "utcOffset": 0,
-            "data": [],
-        }
-    )
+    api.get(DETAILS_URL).respond(json=empty_reply())
     with pytest.raises(CallNotFoundError, match="no call for UUID 'gone'"):
         await session.get_call_details("gone")
 

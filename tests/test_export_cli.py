@@ -27,19 +27,11 @@ WINDOW = ["--from", "2026-10-28", "--to", "2026-11-02"]
 @contextmanager
 def served(sim: Simulator) -> Iterator[dict[str, str]]:
     """The simulator on a loopback port for the block; yields the environment the command needs."""
-    ready: dict[str, str] = {}
-    portal_cm = anyio.from_thread.start_blocking_portal()
-    portal = portal_cm.__enter__()
-    try:
-        server = portal.wrap_async_context_manager(serve(sim))
-        base_url = server.__enter__()
-        ready.update(PBX_AUTH=sim.auth, PBX_CONTAINER_ID=sim.container_id, PBX_BASE_URL=base_url)
-        try:
-            yield ready
-        finally:
-            server.__exit__(None, None, None)
-    finally:
-        portal_cm.__exit__(None, None, None)
+    with (
+        anyio.from_thread.start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(serve(sim)) as base_url,
+    ):
+        yield {"PBX_AUTH": sim.auth, "PBX_CONTAINER_ID": sim.container_id, "PBX_BASE_URL": base_url}
 
 
 def export_command(out: Path, fmt: str, recordings: Path, *extra: str) -> list[str]:
