@@ -15,51 +15,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 
 from benchmarks.micro import parse_costs
-from pbx_async.testing import Simulator
+from pbx_async.testing import Simulator, serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def simulator(calls: int, latency: float, recording_bytes: int) -> Iterator[str]:
-    """``pbx-async simulate`` in a child process; yields its base URL."""
-    port = _free_port()
-    command = [
-        sys.executable, "-m", "pbx_async", "simulate", "--port", str(port), "--calls", str(calls),
-        "--days", "60", "--latency", str(latency), "--recording-bytes", str(recording_bytes),
-    ]  # fmt: skip
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the simulator did not start") from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.terminate()
-        server.wait(10)
+def simulator(calls: int, latency: float, recording_bytes: int) -> AbstractContextManager[str]:
+    """The simulator in its own process (a core of its own), seeded like ``Simulator(seed=0)``."""
+    return serve_process(calls=calls, days=60, latency=latency, recording_bytes=recording_bytes)
 
 
 def run_scenario(name: str, base_url: str, latency: float, in_flight: int, items: list[str] | None = None) -> dict:

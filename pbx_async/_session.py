@@ -42,7 +42,7 @@ class PbxSession:
                 print(call.uuid, call.direction.name, call.duration)
 
     ``max_concurrency`` bounds the requests in flight across everything the
-    session does (page prefetch, details pages). ``http_client`` takes your
+    session does (page prefetch, details, downloads). ``http_client`` takes your
     own ``httpx.AsyncClient`` (a custom transport, proxies, respx in tests);
     the session uses it as given and leaves closing it to you.
     """

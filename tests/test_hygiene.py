@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -18,6 +14,7 @@ import pytest
 
 from pbx_async import PbxSession
 from pbx_async.export import ExportSpec, run_export
+from pbx_async.testing import serve_process
 from pbx_async.testing._simulator import DEFAULT_AUTH, DEFAULT_CONTAINER
 
 pytestmark = pytest.mark.anyio
@@ -37,25 +34,8 @@ def open_fds() -> int:
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """The simulator in another process, so every descriptor in this one is the client's."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "pbx_async", "simulate", "--port", str(port), "--calls", "800", "--days", "3",
-               "--latency", "0.005"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and process.poll() is None, "simulator did not start"
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        process.terminate()
-        process.wait(10)
+    with serve_process(calls=800, days=3, latency=0.005) as base_url:
+        yield base_url
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts descriptors through /proc")

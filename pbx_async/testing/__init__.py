@@ -14,7 +14,7 @@ Ground truth for assertions: ``sim.truth_calls()``, ``sim.truth_details(uuid)``,
 """
 
 from ._app import ConnectionDropped, SimulatorApp
-from ._server import SimulatorTransport, serve
+from ._server import SimulatorTransport, serve, serve_process
 from ._simulator import Faults, Simulator
 
-__all__ = ["ConnectionDropped", "Faults", "Simulator", "SimulatorApp", "SimulatorTransport", "serve"]
+__all__ = ["ConnectionDropped", "Faults", "Simulator", "SimulatorApp", "SimulatorTransport", "serve", "serve_process"]

@@ -6,9 +6,12 @@ import asyncio
 import gc
 import logging
 import socket
+import subprocess
+import sys
 import threading
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio
@@ -122,3 +125,39 @@ def run_forever(sim: Simulator, *, host: str = "127.0.0.1", port: int = 8080) ->
     gc.freeze()
     server = _make_server(sim, sock, "info")
     _run(server.serve(sockets=[sock]))
+
+
+@contextmanager
+def serve_process(*, host: str = "127.0.0.1", **options: object) -> Iterator[str]:
+    """Run ``pbx-async simulate`` in a child process for the block; yields its base URL.
+
+        with serve_process(calls=50_000, latency=0.05) as base_url:
+            ...
+
+    ``options`` are the command's flags in Python form (``calls=5000``,
+    ``recording_bytes=1_000_000``, ``quirks=True``). The server then has a
+    core of its own: what is measured in this process is the client alone.
+    """
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "pbx_async", "simulate", "--host", host, "--port", str(port)]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        command += [flag] if value is True else [] if value is False else [flag, str(value)]
+    # Our own interpreter and fixed flags; option values are passed as separate argv items.
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection((host, port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the simulator process did not start") from None
+                time.sleep(0.05)
+        yield f"http://{host}:{port}/"
+    finally:
+        server.terminate()
+        server.wait(10)
