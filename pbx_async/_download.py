@@ -70,12 +70,12 @@ def complete_wav(path: Path) -> bool:
     return bool(riff_size + 8 == size)
 
 
-def _whole_wav_or_other_audio(path: Path) -> bool:
-    """False only for a RIFF/WAVE file whose own length field disagrees with its size."""
+def _whole_wav_or_other_audio(path: Path, wav_expected: bool) -> bool:
+    """False for a body announced as WAV that is not one, or whose RIFF length disagrees with its size."""
     with path.open("rb") as fh:
         head = fh.read(12)
     if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return True  # some other audio format: nothing to check it against
+        return not wav_expected  # some other audio format: nothing to check it against
     return complete_wav(path)
 
 
@@ -169,6 +169,10 @@ async def download(
                 ) as response,
             ):
                 total = await _start(requester, what, response, part)
+                content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                wav_expected = "wav" in content_type or file_name.lower().endswith(".wav")
+                if total == 0:
+                    raise ResponseFormatError(f"{what}: the reply is empty; nothing was saved")
                 if total > max_bytes:
                     raise ResponseFormatError(f"{what}: {total} bytes is over the limit of {max_bytes}")
                 async for chunk in response.aiter_bytes():  # as received: nothing buffered is lost on a cut
@@ -183,9 +187,11 @@ async def download(
         if part.written != total:
             error = NetworkError(f"{what}: got {part.written} of {total} bytes")
             raise Failed(error, retry_get=True, retry_post=False, cause="incomplete body")
-        if not _whole_wav_or_other_audio(part.path):  # a Content-Length can lie too
+        if not _whole_wav_or_other_audio(part.path, wav_expected):  # a Content-Length can lie too
             part.restart()
-            raise ResponseFormatError(f"{what}: the WAV header's length does not match the {total} bytes sent")
+            raise ResponseFormatError(
+                f"{what}: not a whole WAV file (its header disagrees with the {total} bytes sent)"
+            )
         os.replace(part.path, target)
         return RecordingFile(call_uuid, target, part.written, part.digest.hexdigest())
 

@@ -153,3 +153,59 @@ def test_valid_pages_round_trip(n: int, offset: int) -> None:
     page = replies.call_page(list_reply(uuids, offset=offset))
     assert [c.uuid for c in page.calls] == uuids
     assert all(c.date.utcoffset().total_seconds() == offset * 60 for c in page.calls)  # type: ignore[union-attr]
+
+
+recording_replies = st.fixed_dictionaries(
+    {
+        "status": st.sampled_from([200, 200, 200, 206, 301, 404, 416, 429, 500, 503]),
+        "content_type": st.sampled_from(
+            ["audio/wav", "audio/x-wav", "application/json", "text/html", "", "audio/mpeg"]
+        ),
+        "body": st.one_of(
+            st.binary(max_size=200),
+            st.sampled_from([b'{"error": "Your API Auth Key is invalid."}', b"RIFF\\x10\\x00\\x00\\x00WAVE", b""]),
+        ),
+        "length": st.one_of(st.none(), st.just("exact"), st.integers(0, 400).map(str), st.just("-5"), st.just("x")),
+        "content_range": st.one_of(st.none(), st.just("bytes 0-9/10"), st.just("garbage")),
+    }
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(reply=recording_replies)
+def test_any_recording_reply_is_a_file_or_a_pbx_error(reply: dict[str, Any], tmp_path_factory: Any) -> None:
+    """Whatever the recording endpoint sends: a whole file equal to the body, or a PbxError and nothing saved."""
+    import anyio
+    import httpx
+
+    from pbx_async import PbxSession, RetryPolicy
+
+    dest = tmp_path_factory.mktemp("rec")
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        headers = {"content-type": reply["content_type"]} if reply["content_type"] else {}
+        if reply["length"] is not None:
+            headers["content-length"] = str(len(reply["body"])) if reply["length"] == "exact" else reply["length"]
+        if reply["content_range"]:
+            headers["content-range"] = reply["content_range"]
+        return httpx.Response(reply["status"], headers=headers, content=reply["body"])
+
+    async def attempt() -> Any:
+        policy = RetryPolicy(max_attempts=2, initial_backoff=0.001, max_backoff=0.001)
+        async with (
+            httpx.AsyncClient(transport=httpx.MockTransport(respond)) as client,
+            PbxSession("k", "123456", base_url="http://pbx.test/", http_client=client, retry=policy) as session,
+        ):
+            return await session.download_recording("c1.wav", dest)
+
+    try:
+        rec = anyio.run(attempt)
+    except PbxError as exc:
+        message = str(exc)
+    else:
+        assert rec.path.read_bytes() == reply["body"]
+        return
+    assert 10 < len(message) < 1_500
+    assert not list(dest.glob("*.wav"))  # nothing saved as a recording
