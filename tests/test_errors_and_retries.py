@@ -152,7 +152,7 @@ async def test_total_retry_time_is_bounded(api: respx.MockRouter) -> None:
         started = anyio.current_time()
         with pytest.raises(TransientServerError):
             await list_all(session)
-    assert anyio.current_time() - started < 0.5
+    assert anyio.current_time() - started < 1.5  # unbounded, 100 attempts would take about 5 s
     assert 3 <= route.call_count < 20
 
 
