@@ -8,7 +8,7 @@ import os
 import re
 import struct
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import anyio.to_thread
@@ -18,6 +18,9 @@ from ._errors import NetworkError, PbxError, ResponseFormatError, ValidationErro
 from ._http import Failed, Requester
 from ._records.calls import CallSummary
 from ._records.recordings import RecordingFile
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _WINDOWS_RESERVED = re.compile(r"(?i)^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$")
@@ -56,35 +59,41 @@ def safe_local_name(name: str, fallback: str) -> str:
     return base
 
 
-def complete_wav(path: Path) -> bool:
-    """Whether ``path`` holds a whole WAV file: its RIFF size matches its length on disk."""
+def _wav_state(path: Path) -> bool | None:
+    """None when ``path`` is not a RIFF/WAVE file (or unreadable); else whether its RIFF size matches its length."""
     try:
         with path.open("rb") as fh:
             head = fh.read(12)
             size = os.fstat(fh.fileno()).st_size
     except OSError:
-        return False
+        return None
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return False
+        return None
     (riff_size,) = struct.unpack("<I", head[4:8])
     return bool(riff_size + 8 == size)
 
 
+def complete_wav(path: Path) -> bool:
+    """Whether ``path`` holds a whole WAV file: its RIFF size matches its length on disk."""
+    return _wav_state(path) is True
+
+
 def _whole_wav_or_other_audio(path: Path, wav_expected: bool) -> bool:
     """False for a body announced as WAV that is not one, or whose RIFF length disagrees with its size."""
-    with path.open("rb") as fh:
-        head = fh.read(12)
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+    state = _wav_state(path)
+    if state is None:
         return not wav_expected  # some other audio format: nothing to check it against
-    return complete_wav(path)
+    return state
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def _hash_file(path: Path) -> tuple[_Hash, int]:
+    """The SHA-256 object and the length of a file, read in 1 MiB blocks."""
+    digest, size = hashlib.sha256(), 0
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+            size += len(block)
+    return digest, size
 
 
 class _Part:
@@ -92,14 +101,10 @@ class _Part:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.digest = hashlib.sha256()
-        self.written = 0
         self._fh: IO[bytes] | None = None
-        if path.exists():  # left by an interrupted run: resume from it
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    self.digest.update(block)
-                    self.written += len(block)
+        # A part left by an interrupted run is resumed: its bytes are already hashed.
+        self.digest: _Hash
+        self.digest, self.written = _hash_file(path) if path.exists() else (hashlib.sha256(), 0)
 
     def restart(self) -> None:
         self.close()
@@ -125,7 +130,8 @@ def _prepare(dest: Path, file_name: str, call_uuid: str | None, overwrite: bool)
     if target.resolve().parent != dest.resolve():  # belt and braces: the name cannot climb out
         raise ValidationError(f"refusing to write outside {dest}: {target}")
     if not overwrite and complete_wav(target):
-        return RecordingFile(call_uuid, target, target.stat().st_size, _sha256_of(target))
+        digest, size = _hash_file(target)
+        return RecordingFile(call_uuid, target, size, digest.hexdigest())
     part = _Part(target.with_name(f".{target.name}.part"))
     if overwrite:
         part.restart()

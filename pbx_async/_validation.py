@@ -45,14 +45,13 @@ def base_url(value: Any) -> str:
     return str(value).rstrip("/") + "/"
 
 
-def api_path(name: str, value: Any) -> str:
+def api_path(name: str, value: Any) -> None:
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or not value.strip() or parts.scheme or parts.netloc or parts.query or _CONTROL.search(value):
         # Paths are relative to base_url so the key only ever goes to the configured host.
         raise ValidationError(
             f"paths.{name} must be a path relative to base_url, such as 'api/call_list.php', got {value!r}"
         )
-    return str(value).lstrip("/")
 
 
 def utc_offset(value: Any) -> int:

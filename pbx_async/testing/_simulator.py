@@ -12,7 +12,7 @@ import math
 import random
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -166,7 +166,9 @@ class Simulator:
         self._fault_rng = random.Random(seed + 1)
         self._version = 0
         self._cache: dict[tuple[Any, ...], list[SimCall]] = {}
-        self._rendered: dict[tuple[Any, ...], Reply] = {}  # whole list replies: the server must not be the bottleneck
+        self._rendered: dict[
+            tuple[Any, ...], Reply
+        ] = {}  # list and details replies: the server must not be the bottleneck
         self.stats: Counter[str] = Counter()
         from ._app import SimulatorApp
 
@@ -328,15 +330,24 @@ class Simulator:
     def call_list(self, params: Mapping[str, str]) -> Reply:
         if self.live_arrivals:
             self.add_live_calls(self.live_arrivals)
+        return self._rendered_reply("list", params, self._call_list)
+
+    def call_details(self, params: Mapping[str, str]) -> Reply:
+        return self._rendered_reply("details", params, self._call_details)
+
+    def _rendered_reply(
+        self, kind: str, params: Mapping[str, str], render: Callable[[Mapping[str, str]], Reply]
+    ) -> Reply:
+        """A reply rendered once per dataset version and parameters, then served from memory."""
+        key = (self._version, kind, tuple(sorted(params.items())))
+        reply = self._rendered.get(key)
+        if reply is None:
+            reply = self._rendered[key] = render(params)
+        return reply
+
+    def _call_list(self, params: Mapping[str, str]) -> Reply:
         offset = _int(params.get("utcOffset")) or 0
         page = max(1, _int(params.get("page")) or 1)
-        rendered_key = (self._version, tuple(sorted(params.items())))
-        rendered = self._rendered.get(rendered_key)
-        if rendered is None:
-            rendered = self._rendered[rendered_key] = self._call_list(params, offset, page)
-        return rendered
-
-    def _call_list(self, params: Mapping[str, str], offset: int, page: int) -> Reply:
         matches = self._matching(params, offset)
         rows = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         data = {c.uuid: self._call_json(c, offset) for c in rows}
@@ -350,13 +361,6 @@ class Simulator:
                 "data": data or ([] if self.quirks else {}),
             }
         )
-
-    def call_details(self, params: Mapping[str, str]) -> Reply:
-        rendered_key = (self._version, "details", tuple(sorted(params.items())))
-        rendered = self._rendered.get(rendered_key)
-        if rendered is None:
-            rendered = self._rendered[rendered_key] = self._call_details(params)
-        return rendered
 
     def _call_details(self, params: Mapping[str, str]) -> Reply:
         call = self._calls.get(params.get("callUUID") or "")
