@@ -22,6 +22,7 @@ from ._errors import (
     RateLimitedError,
     ResponseFormatError,
     ServerError,
+    SinkError,
     TransientServerError,
     ValidationError,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "RecordingFile",
     "RetryPolicy",
     "ServerError",
+    "SinkError",
     "TransientServerError",
     "UnknownEvent",
     "ValidationError",

@@ -31,6 +31,10 @@ class PaginationDriftError(PbxError):
     """The call list changed while it was being paged and a consistent scan could not be had."""
 
 
+class SinkError(PbxError):
+    """The export's database refused or lost a write (the message never holds a password)."""
+
+
 class NetworkError(PbxError):
     """The server could not be reached, or did not answer in time, after every retry."""
 

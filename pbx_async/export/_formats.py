@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._store import CALL_COLUMNS, EVENT_COLUMNS, Store
+from ._sqlite import CALL_COLUMNS, EVENT_COLUMNS, SqliteSink
 
 FORMATS = ("sqlite", "jsonl", "csv", "parquet")
 RECORDING_COLUMNS = ("recording_path", "recording_size", "recording_sha256")
@@ -26,7 +26,7 @@ def events_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}-events{out.suffix}")
 
 
-def _calls(store: Store) -> Iterator[dict[str, Any]]:
+def _calls(store: SqliteSink) -> Iterator[dict[str, Any]]:
     for row in store.rows(_CALLS_QUERY):
         call = dict(row)
         for flag in ("recorded", "flagged", "went_to_voicemail", "spoke_to_person"):
@@ -34,7 +34,7 @@ def _calls(store: Store) -> Iterator[dict[str, Any]]:
         yield call
 
 
-def _events_of(store: Store, call_uuid: str) -> list[dict[str, Any]]:
+def _events_of(store: SqliteSink, call_uuid: str) -> list[dict[str, Any]]:
     query = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE call_uuid = ? ORDER BY date, uuid"  # noqa: S608
     events = []
     for row in store.rows(query, (call_uuid,)):
@@ -51,7 +51,7 @@ def _replace(tmp: Path, out: Path) -> None:
     os.replace(tmp, out)
 
 
-def render(store: Store, fmt: str, out: Path, *, details: bool) -> list[Path]:
+def render(store: SqliteSink, fmt: str, out: Path, *, details: bool) -> list[Path]:
     """Write the store's content to ``out`` (and a second file for events); returns the paths written."""
     if fmt == "jsonl":
         tmp = out.with_name(out.name + ".tmp")

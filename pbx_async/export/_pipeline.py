@@ -17,9 +17,11 @@ from .._session import PbxSession
 from ._formats import FORMATS, render, require_parquet
 from ._plan import Chunk, plan
 from ._progress import Progress
-from ._store import Store
+from ._sink import Account, Sink
+from ._sqlite import SqliteSink
 
 BATCH = 500
+DETAILS_BATCH = 50  # calls' events a transaction: a kill loses at most these, fetched again on rerun
 
 
 @attrs.frozen
@@ -94,7 +96,7 @@ async def run_export(
     """Run (or resume) an export; safe to interrupt at any point and run again."""
     progress = progress or Progress()
     spec.out.parent.mkdir(parents=True, exist_ok=True)
-    store = Store(spec.store_path)
+    store = SqliteSink(spec.store_path)
     try:
         recorded = store.meta("spec")
         if recorded is not None and recorded != spec.fingerprint():
@@ -130,69 +132,113 @@ async def run_export(
         )
     finally:
         progress.end()
-        store.close()
+        await store.close()
 
 
 def _label(chunk: Chunk) -> str:
     return chunk.start.date().isoformat() + ("" if chunk.closed else " (open)")
 
 
-async def _run_chunk(session: PbxSession, spec: ExportSpec, store: Store, chunk: Chunk, progress: Progress) -> int:
-    """One window: list its calls, then fetch what is missing. Returns how many calls failed."""
+async def _run_chunk(session: PbxSession, spec: ExportSpec, store: SqliteSink, chunk: Chunk, progress: Progress) -> int:
+    work = Work(spec.details, spec.recordings, spec.concurrency, spec.utc_offset, spec.filters)
+    return await export_window(session, store, account_of(session), chunk.start, chunk.end, work, progress)
+
+
+def account_of(session: PbxSession) -> Account:
+    return Account(session.container_id, session.tenant_id)
+
+
+@attrs.frozen
+class Work:
+    """What a window's export fetches besides the calls themselves, and how."""
+
+    details: bool = False
+    recordings: Path | None = None
+    concurrency: int | None = None
+    utc_offset: int = 0
+    filters: dict[str, Any] = attrs.field(factory=dict)
+
+
+async def export_window(
+    session: PbxSession, sink: Sink, account: Account, start: datetime, end: datetime, work: Work, progress: Progress
+) -> int:
+    """One window: list its calls, then fetch what the sink lacks. Returns how many calls failed."""
     batch = []
-    calls = session.iter_calls(from_date=chunk.start, to_date=chunk.end, utc_offset=spec.utc_offset, **spec.filters)
+    calls = session.iter_calls(from_date=start, to_date=end, utc_offset=work.utc_offset, **work.filters)
     async with calls:
         async for call in calls:
             batch.append(call)
             if len(batch) == BATCH:
-                store.upsert_calls(batch)
+                await sink.upsert_calls(account, batch)
                 progress.on_listed(len(batch))
                 batch = []
     if batch:
-        store.upsert_calls(batch)
+        await sink.upsert_calls(account, batch)
         progress.on_listed(len(batch))
-    start, end = chunk.start.isoformat(), chunk.end.isoformat()
     failures = 0
-    if spec.details:
-        pending = store.calls_needing_details(start, end)
-        async with session.iter_call_details(pending, concurrency=spec.concurrency, on_error="return") as results:
-            async for item in results:
-                if isinstance(item, FailedCall):
-                    failures += 1
-                    progress.on_failed("details", item.call_uuid, item.error)
-                else:
-                    assert isinstance(item, CallDetails)
-                    store.save_details(item)
-                    progress.on_detailed()
-    if spec.recordings is not None:
-        folder = spec.recordings
-        width = spec.concurrency or session.max_concurrency
-
-        async def fetch(item: tuple[str, str]) -> tuple[str, Any]:
-            uuid, url = item
-            return uuid, await session.download_recording(file_name_from_url(url, f"{uuid}.wav"), folder)
-
-        downloads = FanOut(
-            store.calls_needing_recordings(start, end),
-            fetch,
-            width=width,
-            ordered=False,
-            on_error="return",
-            name_of=lambda item: item[0],
-        )
-        async with downloads:
-            async for done in downloads:
-                if isinstance(done, FailedCall):
-                    failures += 1
-                    progress.on_failed("recording", done.call_uuid, done.error)
-                else:
-                    uuid, rec = done
-                    store.save_recording(uuid, rec)
-                    progress.on_recorded(rec.size)
+    if work.details:
+        failures += await _details(session, sink, await sink.calls_needing_details(account, start, end), work, progress)
+    if work.recordings is not None:
+        pending = await sink.calls_needing_recordings(account, start, end)
+        failures += await _recordings(session, sink, pending, work.recordings, work, progress)
     return failures
 
 
-def summarize(store: Store, progress: Progress, failures: int) -> dict[str, Any]:
+async def _details(session: PbxSession, sink: Sink, pending: list[str], work: Work, progress: Progress) -> int:
+    failures = 0
+    done: list[CallDetails] = []
+
+    async def flush() -> None:
+        await sink.save_details(done)
+        for _ in done:
+            progress.on_detailed()
+        done.clear()
+
+    async with session.iter_call_details(pending, concurrency=work.concurrency, on_error="return") as results:
+        async for item in results:
+            if isinstance(item, FailedCall):
+                failures += 1
+                progress.on_failed("details", item.call_uuid, item.error)
+            else:
+                assert isinstance(item, CallDetails)
+                done.append(item)
+                if len(done) == DETAILS_BATCH:
+                    await flush()
+    if done:
+        await flush()
+    return failures
+
+
+async def _recordings(
+    session: PbxSession, sink: Sink, pending: list[tuple[str, str]], folder: Path, work: Work, progress: Progress
+) -> int:
+    failures = 0
+
+    async def fetch(item: tuple[str, str]) -> tuple[str, Any]:
+        uuid, url = item
+        return uuid, await session.download_recording(file_name_from_url(url, f"{uuid}.wav"), folder)
+
+    downloads = FanOut(
+        pending,
+        fetch,
+        width=work.concurrency or session.max_concurrency,
+        ordered=False,
+        on_error="return",
+        name_of=lambda item: item[0],
+    )
+    async with downloads:
+        async for done in downloads:
+            if isinstance(done, FailedCall):
+                failures += 1
+                progress.on_failed("recording", done.call_uuid, done.error)
+            else:
+                uuid, rec = done
+                await sink.save_recording(uuid, rec)
+                progress.on_recorded(rec.size)
+    return failures
+
+
+def summarize(store: SqliteSink, progress: Progress, failures: int) -> dict[str, Any]:
     """The final report: counts by direction, answered, voicemail, failures, elapsed time."""
     one = store.db.execute
     by_direction = dict(one("SELECT direction, count(*) FROM calls GROUP BY direction").fetchall())
