@@ -19,6 +19,11 @@ from ._http import Failed, Requester
 from ._records.calls import CallSummary
 from ._records.recordings import RecordingFile
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from hashlib import _Hash
 
@@ -124,7 +129,42 @@ class _Part:
             self._fh = None
 
 
-def _prepare(dest: Path, file_name: str, call_uuid: str | None, overwrite: bool) -> RecordingFile | tuple[Path, _Part]:
+class _Lock:
+    """An exclusive lock on a ``.part`` file, so two processes never write one download at once.
+
+    (Overlapping export shards may fetch the same recording.) Where ``fcntl`` is
+    missing (Windows) there is no lock: one process per folder there.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def acquire(self, path: Path) -> bool:
+        """Whether this process now holds ``path``: False while another does, or if it was renamed meanwhile."""
+        assert self.fd is not None
+        if fcntl is not None:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+        try:
+            same = os.fstat(self.fd).st_ino == path.stat().st_ino
+        except FileNotFoundError:
+            same = False  # renamed into place by the process that held it
+        return same
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing drops the flock
+            self.fd = None
+
+
+_BUSY = "busy"
+
+
+def _prepare(
+    dest: Path, file_name: str, call_uuid: str | None, overwrite: bool
+) -> RecordingFile | tuple[Path, _Part, _Lock] | str:
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / safe_local_name(file_name, f"{call_uuid or 'recording'}.wav")
     if target.resolve().parent != dest.resolve():  # belt and braces: the name cannot climb out
@@ -132,10 +172,20 @@ def _prepare(dest: Path, file_name: str, call_uuid: str | None, overwrite: bool)
     if not overwrite and complete_wav(target):
         digest, size = _hash_file(target)
         return RecordingFile(call_uuid, target, size, digest.hexdigest())
-    part = _Part(target.with_name(f".{target.name}.part"))
+    part_path = target.with_name(f".{target.name}.part")
+    lock = _Lock(part_path)
+    if not lock.acquire(part_path):
+        lock.release()
+        return _BUSY
+    if not overwrite and complete_wav(target):  # finished by another process just before we locked
+        part_path.unlink(missing_ok=True)
+        lock.release()
+        digest, size = _hash_file(target)
+        return RecordingFile(call_uuid, target, size, digest.hexdigest())
+    part = _Part(part_path)  # only now: the bytes of a part someone else is writing are not ours to hash
     if overwrite:
         part.restart()
-    return target, part
+    return target, part, lock
 
 
 def _content_range(value: str | None) -> tuple[int, int] | None:
@@ -157,10 +207,12 @@ async def download(
 ) -> RecordingFile:
     what = f"Recording {file_name!r}"
     # Folder checks and hashing of files already there can take a while: off the event loop.
-    ready = await anyio.to_thread.run_sync(_prepare, dest, file_name, call_uuid, overwrite)
+    while (ready := await anyio.to_thread.run_sync(_prepare, dest, file_name, call_uuid, overwrite)) == _BUSY:  # noqa: ASYNC110 - the other party is a process
+        await anyio.sleep(0.05)  # another process is downloading this very file: wait for it
     if isinstance(ready, RecordingFile):
         return ready
-    target, part = ready
+    assert not isinstance(ready, str)
+    target, part, lock = ready
 
     async def attempt() -> RecordingFile:
         # Identity encoding keeps byte counts and Range offsets those of the file itself.
@@ -206,6 +258,8 @@ async def download(
     except PbxError as exc:
         requester.scrub(exc)
         raise
+    finally:
+        lock.release()
 
 
 async def _start(requester: Requester, what: str, response: httpx.Response, part: _Part) -> int:
