@@ -70,25 +70,27 @@ class SimulatorApp:
         await self._send(send, reply, fault)
 
     def _route(self, scope: Scope, body: bytes) -> Reply:
-        sim, path, method = self.sim, scope["path"], scope["method"]
+        path, method = scope["path"], scope["method"]
         # Case-sensitive names, first value wins, as PHP's $_GET does for plain names.
         params = dict(reversed(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)))
         if path.startswith("/recordings/"):
-            return self._recording(scope, path.rsplit("/", 1)[-1])
+            file_name = path.rsplit("/", 1)[-1]
+            return self._recording(scope, file_name, self.sim.hosting(file_name=file_name))
         if method == "POST" and path == "/api/call_notes.php":
             form = dict(reversed(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))
+            sim = self.sim.hosting(params=form)
             return sim.check_account(form) or sim.call_notes(form)
+        sim = self.sim.hosting(params=params)
         if method != "GET":
             return Reply(405, (("content-length", "0"),), body=b"")
         handlers = {"/api/call_list.php": sim.call_list, "/api/call_details.php": sim.call_details}
         if path in handlers:
             return sim.check_account(params) or handlers[path](params)
         if path == "/api/call_recording.php":
-            return sim.check_account(params) or self._recording(scope, params.get("fileName"))
+            return sim.check_account(params) or self._recording(scope, params.get("fileName"), sim)
         return Reply(404, (("content-length", "0"),), body=b"")
 
-    def _recording(self, scope: Scope, file_name: str | None) -> Reply:
-        sim = self.sim
+    def _recording(self, scope: Scope, file_name: str | None, sim: Simulator) -> Reply:
         call = sim.find_recording(file_name)
         if call is None:
             return _json({"error": "Recording not found."}, status=404)

@@ -170,6 +170,7 @@ class Simulator:
             tuple[Any, ...], Reply
         ] = {}  # list and details replies: the server must not be the bottleneck
         self.stats: Counter[str] = Counter()
+        self.hosted: list[Simulator] = []  # more accounts served at this one's address
         from ._app import SimulatorApp
 
         self.app = SimulatorApp(self)
@@ -183,6 +184,46 @@ class Simulator:
     def public_url(self, value: str) -> None:
         self._public_url = value
         self._changed()  # replies rendered for the old address are stale
+        for other in self.hosted:
+            other.public_url = value
+
+    @classmethod
+    def accounts(cls, count: int, *, seed: int = 0, **options: Any) -> Simulator:
+        """``count`` accounts behind one address; the first serves them all (faults and latency are its own).
+
+            sim = Simulator.accounts(3, calls=1_000)
+            for account in sim.all_accounts(): print(account.container_id, account.tenant_id, account.auth)
+
+        Account ``i`` has its own dataset (seed ``seed + i``), key ``sim-secret-key-i`` (the first: ``sim-secret-key``),
+        container ``123456 + i // 2`` and tenant ``i % 2``: two tenants share each container.
+        """
+        sims = [
+            cls(
+                seed=seed + i,
+                auth=f"{DEFAULT_AUTH}-{i}" if i else DEFAULT_AUTH,
+                container_id=str(int(DEFAULT_CONTAINER) + i // 2),
+                tenant_id=i % 2,
+                **options,
+            )
+            for i in range(count)
+        ]
+        sims[0].hosted.extend(sims[1:])
+        return sims[0]
+
+    def all_accounts(self) -> list[Simulator]:
+        """This account and the ones it hosts."""
+        return [self, *self.hosted]
+
+    def hosting(self, *, params: Mapping[str, str] | None = None, file_name: str | None = None) -> Simulator:
+        """The account a request is for (this one when none matches: it then answers with the error)."""
+        for sim in self.hosted:
+            if params is not None and (
+                params.get("containerID") == sim.container_id and (_int(params.get("tenantID")) or 0) == sim.tenant_id
+            ):
+                return sim
+            if file_name is not None and sim.find_recording(file_name) is not None:
+                return sim
+        return self
 
     def client(self, base_url: str = "http://pbx.sim/") -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` wired to this simulator in-process (pass it as ``http_client``)."""
