@@ -108,6 +108,13 @@ def _progress(args: argparse.Namespace) -> Any:
 async def _export(args: argparse.Namespace) -> int:
     from .export import ExportSpec, run_export
 
+    if args.shard is not None:
+        return await _export_shard(args)
+    if args.sink is not None:
+        raise UsageError("--sink goes with --shard (see 'pbx-async plan'); a single export writes --out")
+    missing = [flag for flag, value in (("--from", args.first), ("--to", args.last), ("--out", args.out)) if not value]
+    if missing:
+        raise UsageError(f"export needs {', '.join(missing)} (or --shard and --sink)")
     spec = ExportSpec(
         first=args.first,
         last=args.last,
@@ -123,6 +130,67 @@ async def _export(args: argparse.Namespace) -> int:
         result = await run_export(session, spec, _progress(args))
     _print_summary(args, result.summary, result.files)
     return EXIT_PARTIAL if result.failures else EXIT_OK
+
+
+async def _export_shard(args: argparse.Namespace) -> int:
+    from .export._pipeline import Work
+    from .export._shards import Shard, run_shard, session_for
+    from .export._sink import open_sink
+
+    given = [flag for flag, value in (("--from", args.first), ("--to", args.last), ("--out", args.out)) if value]
+    if given or _filters(args) or args.format != "sqlite":
+        raise UsageError(f"--shard takes its window from the shard: drop {', '.join(given) or 'the filters/--format'}")
+    shard = Shard.from_json(args.shard)
+    sink_url = args.sink or os.environ.get("PBX_SINK")
+    if not sink_url:
+        raise UsageError("--shard needs --sink postgresql://... (or PBX_SINK in the environment)")
+    work = Work(
+        details=args.details,
+        recordings=Path(args.recordings) if args.recordings else None,
+        concurrency=args.concurrency,
+    )
+    sink = await open_sink(sink_url)
+    try:
+        async with session_for(shard, max_concurrency=args.concurrency) as session:
+            result = await run_shard(session, sink, shard, work, _progress(args))
+    finally:
+        await sink.close()
+    summary = {
+        "shard": result.key,
+        "skipped": result.skipped,
+        "finished": result.finished,
+        "listed": result.listed,
+        "details": result.details,
+        "recordings": result.recordings,
+        "failures": result.failures,
+    }
+    if args.json:
+        print(json.dumps(summary))
+    elif result.skipped:
+        print(f"shard {result.key} finished earlier: nothing to do")
+    else:
+        print(
+            f"shard {result.key}: {result.listed} calls listed, {result.details} timelines, "
+            f"{result.recordings} recordings, {result.failures} failures"
+            + ("" if result.finished else " (not marked finished: rerun it)")
+        )
+    return EXIT_PARTIAL if result.failures else EXIT_OK
+
+
+async def _plan(args: argparse.Namespace) -> int:
+    from .export._accounts import load_accounts
+    from .export._shards import plan_shards
+
+    accounts = load_accounts(Path(args.config))
+    if args.account:
+        unknown = set(args.account) - {a.name for a in accounts}
+        if unknown:
+            raise UsageError(f"no account named {', '.join(sorted(unknown))} in {args.config}")
+        accounts = [a for a in accounts if a.name in args.account]
+    shards = await plan_shards(accounts, args.first, args.last, pages=args.pages)
+    for shard in shards:
+        print(shard.to_json())
+    return EXIT_OK
 
 
 def _print_summary(args: argparse.Namespace, summary: dict[str, Any], files: Sequence[Path]) -> None:
@@ -244,7 +312,8 @@ def _simulate(args: argparse.Namespace) -> int:
     from .testing import Faults, Simulator
     from .testing._server import run_forever
 
-    sim = Simulator(
+    sim = Simulator.accounts(
+        args.accounts,
         calls=args.calls,
         days=args.days,
         seed=args.seed,
@@ -255,11 +324,14 @@ def _simulate(args: argparse.Namespace) -> int:
         quirks=args.quirks,
         recording_bytes=args.recording_bytes,
     )
+    url = f"http://{args.host}:{args.port}/"
+    lines = [
+        f"  PBX_AUTH={a.auth} PBX_CONTAINER_ID={a.container_id} PBX_TENANT_ID={a.tenant_id} PBX_BASE_URL={url}"
+        for a in sim.all_accounts()
+    ]
     print(
-        f"Simulating {len(sim)} calls over {args.days} days up to {sim.now:%Y-%m-%d %H:%M} UTC on "
-        f"http://{args.host}:{args.port}/\n"
-        f"  PBX_AUTH={sim.auth} PBX_CONTAINER_ID={sim.container_id} PBX_BASE_URL=http://{args.host}:{args.port}/\n"
-        "Press Ctrl-C to stop.",
+        f"Simulating {args.accounts} account(s) of {len(sim)} calls over {args.days} days up to "
+        f"{sim.now:%Y-%m-%d %H:%M} UTC on {url}\n" + "\n".join(lines) + "\nPress Ctrl-C to stop.",
         flush=True,
     )
     with contextlib.suppress(KeyboardInterrupt):
@@ -299,17 +371,36 @@ def build_parser() -> argparse.ArgumentParser:
         "export calls (and their events and recordings) into a file or database; rerun to resume",
         "  pbx-async export --from 2026-08-01 --to 2026-10-31 --details --recordings recs/ --out calls.sqlite\n"
         "  pbx-async export --from 2026-11-01 --to 2026-11-30 --format jsonl --out november.jsonl --no-show-internal\n"
-        "  pbx-async export --from 2026-11-02 --to 2026-11-02 --format csv --out day.csv --details --utc-offset -300",
+        "  pbx-async export --from 2026-11-02 --to 2026-11-02 --format csv --out day.csv --details --utc-offset -300\n"
+        "  pbx-async export --shard \"$LINE\" --sink postgresql://export@db/calls --details  # a line of 'plan'",
         _export,
     )
-    _add_window(export, required=True)
-    export.add_argument("--out", required=True, help="output file (a second '-events' file for csv and parquet)")
+    _add_window(export, required=False)
+    export.add_argument("--out", help="output file (a second '-events' file for csv and parquet)")
+    export.add_argument("--shard", metavar="JSON", help="run one shard printed by 'pbx-async plan' (with --sink)")
+    export.add_argument(
+        "--sink", metavar="URL", help="postgresql://... or sqlite:///file for --shard (default: PBX_SINK)"
+    )
     export.add_argument("--format", choices=("sqlite", "jsonl", "csv", "parquet"), default="sqlite")
     export.add_argument("--details", action="store_true", help="also fetch every call's event timeline")
     export.add_argument("--recordings", metavar="DIR", help="also download recordings into DIR")
     _add_output(export)
     _add_filters(export)
     _add_account(export)
+
+    plan = _command(
+        commands,
+        "plan",
+        "print an export's shards (account x time window) as JSON lines, for 'export --shard'",
+        "  pbx-async plan --config accounts.toml --from 2026-08-01 --to 2026-10-31 > shards.jsonl\n"
+        '  parallel -j4 pbx-async export --details --shard {} --sink "$PBX_SINK" :::: shards.jsonl',
+        _plan,
+    )
+    plan.add_argument("--config", required=True, help="accounts file (TOML; keys come from the environment)")
+    plan.add_argument("--from", dest="first", type=_day, required=True, help="first day, YYYY-MM-DD")
+    plan.add_argument("--to", dest="last", type=_day, required=True, help="last day, YYYY-MM-DD (inclusive)")
+    plan.add_argument("--pages", type=int, default=4, help="most listing pages a shard should hold (default 4)")
+    plan.add_argument("--account", action="append", help="only this account (repeatable)")
 
     demo = _command(
         commands,
@@ -340,6 +431,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--live-arrivals", type=int, default=0, help="new calls before each list request")
     sim.add_argument("--quirks", action="store_true", help="numbers as strings, [] for no rows, ...")
     sim.add_argument("--recording-bytes", type=int, default=None, help="size of every recording in bytes")
+    sim.add_argument(
+        "--accounts", type=int, default=1, help="accounts served (keys sim-secret-key-N; two tenants a container)"
+    )
 
     calls = _command(
         commands,

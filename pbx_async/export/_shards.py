@@ -1,0 +1,246 @@
+"""Scale-out export: shards (account x time window), planned by probing, each run on its own.
+
+    shards = await plan_shards(load_accounts(Path("accounts.toml")), date(2026, 8, 1), date(2026, 10, 31))
+    for shard in shards:
+        print(shard.to_json())          # one line each, for any runner
+
+    result = await run_shard(Shard.from_json(line), sink, Work(details=True))
+
+A shard is a pure description: the account (its key named by an environment
+variable, never included), the window, and an estimate of its calls. Running
+one lists its window, upserts the calls and fetches the events and recordings
+the sink does not hold yet; running it again, or two overlapping shards at
+once, leaves every row exactly once. A shard whose window has ended is marked
+finished in the sink and skipped by later runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
+
+import anyio
+import attrs
+
+from .. import _validation as check
+from .._errors import ValidationError
+from .._session import PbxSession
+from ._accounts import AccountConfig
+from ._pipeline import Work, export_window
+from ._progress import Progress
+from ._sink import Account, Sink
+
+PAGE = 500
+MIN_WINDOW = timedelta(minutes=1)  # a busier minute than this is one shard, however many pages
+_FIELDS = ("account", "container_id", "tenant_id", "auth_env", "base_url", "utc_offset", "from", "to", "calls")
+
+
+@attrs.frozen
+class Shard:
+    """One account's calls in one window (inclusive at both ends, whole seconds)."""
+
+    account: str
+    container_id: str
+    tenant_id: int
+    auth_env: str
+    base_url: str
+    utc_offset: int
+    start: datetime
+    end: datetime
+    calls: int | None = None  # what the probe counted when planned
+
+    @property
+    def key(self) -> str:
+        """Identifies the shard's work in the sink, whatever the offset its times are written in."""
+        span = f"{self.start.astimezone(UTC):%Y-%m-%dT%H:%M:%S}/{self.end.astimezone(UTC):%Y-%m-%dT%H:%M:%S}"
+        return f"{self.container_id}:{self.tenant_id}:{span}"
+
+    def config(self) -> AccountConfig:
+        """The account the shard belongs to."""
+        return AccountConfig(
+            self.account, self.container_id, self.tenant_id, self.auth_env, self.base_url, self.utc_offset
+        )
+
+    @property
+    def identity(self) -> Account:
+        return Account(self.container_id, self.tenant_id)
+
+    def to_json(self) -> str:
+        """The shard as one JSON line (what ``pbx-async plan`` prints and ``export --shard`` takes)."""
+        values = [self.account, self.container_id, self.tenant_id, self.auth_env, self.base_url, self.utc_offset,
+                  self.start.isoformat(), self.end.isoformat(), self.calls]  # fmt: skip
+        return json.dumps(dict(zip(_FIELDS, values, strict=True)), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Shard:
+        """Read a line of ``pbx-async plan``; anything else is a ``ValidationError`` saying what is wrong."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ValidationError("--shard must be one JSON line printed by 'pbx-async plan'") from None
+        if not isinstance(data, dict):
+            raise ValidationError("--shard must be a JSON object printed by 'pbx-async plan'")
+        missing = [f for f in _FIELDS[:-1] if f not in data]
+        unknown = set(data) - set(_FIELDS)
+        if missing or unknown:
+            raise ValidationError(f"--shard: missing {missing or 'nothing'}, unknown {sorted(unknown) or 'nothing'}")
+        account = AccountConfig(
+            name=check.text("account", data["account"], max_length=64),
+            container_id=check.container_id(data["container_id"]),
+            tenant_id=check.tenant_id(data["tenant_id"]),
+            auth_env=check.text("auth_env", data["auth_env"]),
+            base_url=check.base_url(data["base_url"]),
+            utc_offset=check.utc_offset(data["utc_offset"]),
+        )
+        start, end = _instant("from", data["from"]), _instant("to", data["to"])
+        if start > end:
+            raise ValidationError(f"--shard: 'from' ({start}) is after 'to' ({end})")
+        calls = data.get("calls")
+        if calls is not None and (not isinstance(calls, int) or isinstance(calls, bool) or calls < 0):
+            raise ValidationError("--shard: 'calls' must be a count")
+        return _shard(account, start, end, calls)
+
+
+def _shard(account: AccountConfig, start: datetime, end: datetime, calls: int | None) -> Shard:
+    return Shard(
+        account.name, account.container_id, account.tenant_id, account.auth_env, account.base_url,
+        account.utc_offset, start, end, calls,
+    )  # fmt: skip
+
+
+def _instant(name: str, value: Any) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None or moment.microsecond:
+        raise ValidationError(f"--shard: {name!r} must be an ISO 8601 time with an offset, whole seconds")
+    return moment
+
+
+def session_for(account: AccountConfig | Shard, **options: Any) -> PbxSession:
+    """A session for the account, its key read from the environment variable the account names."""
+    config = account if isinstance(account, AccountConfig) else account.config()
+    return PbxSession(
+        config.auth(), config.container_id, tenant_id=config.tenant_id, base_url=config.base_url,
+        utc_offset=config.utc_offset, **options,
+    )  # fmt: skip
+
+
+# -- planning -----------------------------------------------------------------------------------------
+
+
+async def plan_shards(
+    accounts: list[AccountConfig],
+    first: date,
+    last: date,
+    *,
+    pages: int = 4,
+    now: datetime | None = None,
+    concurrency: int = 4,
+    **session_options: Any,
+) -> list[Shard]:
+    """Shards covering ``first``..``last`` (whole days, each account's offset) of every account.
+
+    Each window is probed with one Call Summary request (its first page tells
+    the total); a window over ``pages`` pages is cut into as many equal parts
+    as its count asks for and those are probed in turn. The part of the range
+    still to come ("now" onwards) is a shard of its own, so the rest can be
+    finished once and skipped after.
+    """
+    if first > last:
+        raise ValidationError(f"--from ({first}) is after --to ({last})")
+    check.positive_int("pages", pages, maximum=1000)
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    found: dict[str, list[Shard]] = {a.name: [] for a in accounts}
+
+    async def plan_account(account: AccountConfig) -> None:
+        tz = timezone(timedelta(minutes=account.utc_offset))
+        start, end = datetime.combine(first, time(0, 0), tz), datetime.combine(last, time(23, 59, 59), tz)
+        windows = [(start, end)]
+        if start < now <= end:
+            windows = [(start, now - timedelta(seconds=1)), (now, end)]
+        session = session_for(account, max_concurrency=concurrency, **session_options)
+        async with session, anyio.create_task_group() as tg:
+            for a, b in windows:
+                tg.start_soon(_split, session, account, a, b, pages * PAGE, found[account.name])
+
+    async with anyio.create_task_group() as tg:
+        for account in accounts:
+            tg.start_soon(plan_account, account)
+    return [s for a in accounts for s in sorted(found[a.name], key=lambda s: s.start)]
+
+
+async def _split(
+    session: PbxSession, account: AccountConfig, start: datetime, end: datetime, most: int, out: list[Shard]
+) -> None:
+    total = await _count(session, account, start, end)
+    if total <= most or end - start < MIN_WINDOW:
+        out.append(_shard(account, start, end, total))
+        return
+    parts = max(2, math.ceil(total / most))
+    seconds = int((end - start).total_seconds()) + 1
+    bounds = [start + timedelta(seconds=seconds * i // parts) for i in range(parts + 1)]
+    async with anyio.create_task_group() as tg:
+        for a, b in itertools.pairwise(bounds):
+            if b > a:
+                tg.start_soon(_split, session, account, a, b - timedelta(seconds=1), most, out)
+
+
+async def _count(session: PbxSession, account: AccountConfig, start: datetime, end: datetime) -> int:
+    pages = session.iter_call_pages(from_date=start, to_date=end, utc_offset=account.utc_offset)
+    async for page in pages:
+        return page.total
+    return 0
+
+
+# -- running ------------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ShardResult:
+    """What a shard run did: ``skipped`` when it had finished before; the failures of this run."""
+
+    key: str
+    skipped: bool
+    finished: bool
+    listed: int
+    details: int
+    recordings: int
+    failures: int
+
+
+async def run_shard(
+    session: PbxSession,
+    sink: Sink,
+    shard: Shard,
+    work: Work,
+    progress: Progress | None = None,
+    *,
+    now: datetime | None = None,
+) -> ShardResult:
+    """Run one shard into ``sink``; safe to run again, and beside shards that overlap it."""
+    progress = progress or Progress()
+    if (session.container_id, session.tenant_id) != (shard.container_id, shard.tenant_id):
+        raise ValidationError(f"the session's account is not the shard's ({shard.container_id}/{shard.tenant_id})")
+    closed = shard.end < (now or datetime.now(UTC))
+    if closed and await sink.shard_done(shard.key):
+        return ShardResult(shard.key, True, True, 0, 0, 0, 0)
+    work = attrs.evolve(
+        work,
+        utc_offset=shard.utc_offset,
+        recordings=None if work.recordings is None else work.recordings / f"{shard.container_id}-{shard.tenant_id}",
+    )
+    progress.begin(1, work.details, work.recordings is not None)
+    try:
+        failures = await export_window(session, sink, shard.identity, shard.start, shard.end, work, progress)
+        if closed and not failures:
+            await sink.mark_shard(shard.key, shard.identity, shard.start, shard.end)
+        progress.on_chunk(f"{shard.account} {shard.start.isoformat()}")
+    finally:
+        progress.end()
+    finished = closed and not failures
+    return ShardResult(shard.key, False, finished, progress.listed, progress.detailed, progress.recorded, failures)
