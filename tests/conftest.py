@@ -130,3 +130,20 @@ def details_reply(
         **call_row(call_uuid),
         "data": {e["eventUuid"]: e for e in events},
     }
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A URL of a PostgreSQL server's ``postgres`` database (see tests/postgres.py)."""
+    from tests.postgres import server
+
+    with server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A URL of a fresh, empty database of its own for the test."""
+    from tests.postgres import fresh_database
+
+    return fresh_database(postgres_server)

@@ -7,11 +7,19 @@ from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 import respx
 
-from pbx_async import AuthenticationError, PbxSession, ResponseFormatError, RetryPolicy, ValidationError
+from pbx_async import (
+    AuthenticationError,
+    PbxSession,
+    RecordingFile,
+    ResponseFormatError,
+    RetryPolicy,
+    ValidationError,
+)
 from pbx_async._download import safe_local_name
 from pbx_async.testing import Faults, Simulator, serve
 from pbx_async.testing._wav import Recording
@@ -208,3 +216,26 @@ async def test_a_body_without_length_is_refused(api: respx.MockRouter, session: 
     with pytest.raises(ResponseFormatError, match="no Content-Length"):
         await session.download_recording("c1.wav", tmp_path)
     assert not list(tmp_path.glob("*.wav"))
+
+
+async def test_two_downloads_of_one_recording_into_one_folder_take_turns(tmp_path: Path) -> None:
+    # Overlapping export shards may fetch the same recording at once; the second waits for the first.
+    sim = Simulator(calls=20, seed=3, recording_bytes=40_000_000)
+    call = next(c for c in sim.truth_calls() if c.recorded)
+    async with serve(sim) as base_url:
+        sessions = [PbxSession(sim.auth, sim.container_id, base_url=base_url) for _ in range(2)]
+        async with sessions[0], sessions[1], anyio.create_task_group() as tg:
+            results: list[RecordingFile] = []
+
+            async def fetch(session: PbxSession) -> None:
+                results.append(await session.download_recording(call, tmp_path))
+
+            tg.start_soon(fetch, sessions[0])
+            part = tmp_path / f".{call.uuid}.wav.part"
+            with anyio.fail_after(30):
+                while not (part.exists() and part.stat().st_size > 0):  # noqa: ASYNC110 - the first is writing
+                    await anyio.sleep(0.001)
+            tg.start_soon(fetch, sessions[1])
+    assert [r.sha256 for r in results] == [sim.recording_sha256(call.uuid)] * 2
+    assert sim.stats["requests /api/call_recording.php"] == 1  # the second found the file finished
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{call.uuid}.wav"]

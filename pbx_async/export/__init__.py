@@ -8,9 +8,38 @@
 
 The same as ``pbx-async export``; run it again after an interruption and it
 continues where it stopped.
+
+Many accounts into one database, split into shards any runner can execute
+(``pbx-async plan`` / ``pbx-async export --shard``)::
+
+    shards = await plan_shards(load_accounts(Path("accounts.toml")), date(2026, 8, 1), date(2026, 10, 31))
+    sink = await open_sink("postgresql://export@db.internal/calls")
+    async with session_for(shards[0]) as session:
+        await run_shard(session, sink, shards[0], Work(details=True))
 """
 
-from ._pipeline import ExportResult, ExportSpec, run_export
+from ._accounts import AccountConfig, load_accounts
+from ._pipeline import ExportResult, ExportSpec, Work, run_export
 from ._progress import LogProgress, Progress, RichProgress
+from ._shards import Shard, ShardResult, plan_shards, run_shard, session_for
+from ._sink import Account, Sink, open_sink
 
-__all__ = ["ExportResult", "ExportSpec", "LogProgress", "Progress", "RichProgress", "run_export"]
+__all__ = [
+    "Account",
+    "AccountConfig",
+    "ExportResult",
+    "ExportSpec",
+    "LogProgress",
+    "Progress",
+    "RichProgress",
+    "Shard",
+    "ShardResult",
+    "Sink",
+    "Work",
+    "load_accounts",
+    "open_sink",
+    "plan_shards",
+    "run_export",
+    "run_shard",
+    "session_for",
+]

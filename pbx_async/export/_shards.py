@@ -26,6 +26,7 @@ import anyio
 import attrs
 
 from .. import _validation as check
+from .._concurrency import first_leaf
 from .._errors import ValidationError
 from .._session import PbxSession
 from ._accounts import AccountConfig
@@ -168,9 +169,14 @@ async def plan_shards(
             for a, b in windows:
                 tg.start_soon(_split, session, account, a, b, pages * PAGE, found[account.name])
 
-    async with anyio.create_task_group() as tg:
-        for account in accounts:
-            tg.start_soon(plan_account, account)
+    for account in accounts:
+        account.auth()  # every key present before the first request
+    try:
+        async with anyio.create_task_group() as tg:
+            for account in accounts:
+                tg.start_soon(plan_account, account)
+    except BaseExceptionGroup as group:
+        raise first_leaf(group) from None
     return [s for a in accounts for s in sorted(found[a.name], key=lambda s: s.start)]
 
 

@@ -1,0 +1,220 @@
+"""The two sinks: one schema in step, migrations (old files, concurrent processes), shards run into each.
+
+PostgreSQL tests use the server of tests/postgres.py (``.ci/run`` starts one).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+import psycopg
+import pytest
+
+from pbx_async import SinkError, ValidationError
+from pbx_async.export import Shard, Work, _schema, open_sink, run_shard
+from pbx_async.export._postgres import PostgresSink
+from pbx_async.export._sqlite import SqliteSink
+from pbx_async.testing import Simulator
+
+pytestmark = pytest.mark.anyio
+
+# The SQLite export file as it was written before the schema had versions.
+V1_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    uuid TEXT PRIMARY KEY,
+    date TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    cid_name TEXT, cid_num TEXT, num_dialed TEXT,
+    duration INTEGER,
+    recorded INTEGER NOT NULL,
+    recording_url TEXT, did_description TEXT, cid_prefix TEXT, last_event TEXT,
+    flagged INTEGER NOT NULL,
+    severity INTEGER,
+    notes TEXT,
+    went_to_voicemail INTEGER NOT NULL,
+    spoke_to_person INTEGER NOT NULL,
+    did_group TEXT, transcription TEXT,
+    details_done INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS calls_by_date ON calls (date);
+CREATE TABLE IF NOT EXISTS events (
+    uuid TEXT PRIMARY KEY,
+    call_uuid TEXT NOT NULL REFERENCES calls (uuid),
+    date TEXT NOT NULL,
+    type_id INTEGER NOT NULL,
+    type_name TEXT NOT NULL,
+    data1 TEXT, data2 TEXT, data3 TEXT, data4 TEXT,
+    fields TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_call ON events (call_uuid, date);
+CREATE TABLE IF NOT EXISTS recordings (
+    call_uuid TEXT PRIMARY KEY REFERENCES calls (uuid),
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS export_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS export_chunks (start TEXT PRIMARY KEY, end_ TEXT NOT NULL);
+"""
+
+
+def sqlite_columns(path: Path) -> dict[str, list[str]]:
+    db = sqlite3.connect(path)
+    tables = [
+        r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_version'")
+    ]
+    return {t: [r[1] for r in db.execute(f"PRAGMA table_info({t})")] for t in tables}
+
+
+def postgres_columns(url: str) -> dict[str, list[str]]:
+    query = (
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' "
+        "AND table_name != 'schema_version' ORDER BY table_name, ordinal_position"
+    )
+    out: dict[str, list[str]] = {}
+    with psycopg.connect(url) as conn:
+        for table, column in conn.execute(query):
+            out.setdefault(table, []).append(column)
+    return out
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_both_sinks_have_the_same_tables_and_columns(postgres_url: str, tmp_path: Path) -> None:
+    sqlite = await open_sink(f"sqlite:///{tmp_path}/calls.sqlite")
+    postgres = await open_sink(postgres_url)
+    try:
+        expected = _schema.columns()
+        assert sqlite_columns(tmp_path / "calls.sqlite") == expected
+        assert postgres_columns(postgres_url) == expected
+        assert isinstance(sqlite, SqliteSink) and isinstance(postgres, PostgresSink)
+        assert sqlite.version() == await postgres.version() == _schema.VERSION
+    finally:
+        await sqlite.close()
+        await postgres.close()
+
+
+async def test_an_export_file_from_before_versioning_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA)
+    db.execute(
+        "INSERT INTO calls (uuid, date, direction, recorded, flagged, went_to_voicemail, spoke_to_person, "
+        "details_done) VALUES ('c1', '2026-11-01T10:00:00+00:00', 'inbound', 0, 0, 0, 1, 1)"
+    )
+    db.execute("INSERT INTO export_chunks (start, end_) VALUES ('a', 'b')")
+    db.commit()
+    db.close()
+    sink = SqliteSink(path)
+    try:
+        assert sink.version() == _schema.VERSION
+        assert sink.counts()["calls"] == 1 and sink.chunk_done("a")  # nothing lost
+        assert sqlite_columns(path)["calls"][-2:] == ["container_id", "tenant_id"]
+    finally:
+        await sink.close()
+    again = SqliteSink(path)  # opening a current file changes nothing
+    assert again.version() == _schema.VERSION
+    await again.close()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_shard_processes_starting_together_migrate_once(postgres_url: str) -> None:
+    sinks: list[Any] = []
+
+    async def connect() -> None:
+        sinks.append(await open_sink(postgres_url))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(6):
+            tg.start_soon(connect)
+    try:
+        assert [await s.version() for s in sinks] == [_schema.VERSION] * 6
+        with psycopg.connect(postgres_url) as conn:
+            assert conn.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
+    finally:
+        for sink in sinks:
+            await sink.close()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_the_database_password_never_shows(tmp_path: Path) -> None:
+    url = "postgresql://export:hunter2-secret@127.0.0.1:9/calls"  # port 9: nothing listens
+    with pytest.raises(SinkError) as caught:
+        await open_sink(url)
+    assert "hunter2" not in str(caught.value)
+    assert "export:***@127.0.0.1:9" in str(caught.value)
+    with pytest.raises(ValidationError) as bad:
+        await open_sink("mysql://export:hunter2-secret@db/calls")
+    assert "hunter2" not in str(bad.value)
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_the_postgres_sink_says_it_needs_asyncio() -> None:
+    with pytest.raises(ValidationError, match="asyncio"):
+        await open_sink("postgresql://export@127.0.0.1:9/calls")
+
+
+@pytest.mark.parametrize("url", ["sqlite://calls.sqlite", "sqlite:///", "file:///calls.sqlite"])
+async def test_bad_sink_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="sqlite:///"):
+        await open_sink(url)
+
+
+def shard_of(sim: Simulator, start: str, end: str) -> Shard:
+    return Shard("main", sim.container_id, sim.tenant_id, "UNUSED", sim.public_url, 0,
+                 datetime.fromisoformat(start), datetime.fromisoformat(end))  # fmt: skip
+
+
+async def stored(sink: Any) -> tuple[set[str], int, int]:
+    if isinstance(sink, SqliteSink):
+        uuids = {r[0] for r in sink.db.execute("SELECT uuid FROM calls WHERE details_done = 1")}
+        counts = sink.counts()
+    else:
+        uuids = {r[0] for r in await sink._conn.fetch("SELECT uuid FROM calls WHERE details_done")}
+        counts = await sink.counts()
+    return uuids, counts["events"], counts["calls"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_a_shard_twice_at_once_and_an_overlapping_one_store_each_row_once(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/calls.sqlite" if kind == "sqlite" else request.getfixturevalue("postgres_url")
+    sim = Simulator(calls=600, days=3, seed=4)
+    a = shard_of(sim, "2026-10-31T00:00:00+00:00", "2026-11-01T11:59:59+00:00")
+    b = shard_of(sim, "2026-11-01T00:00:00+00:00", "2026-11-02T23:59:59+00:00")  # overlaps a by 12 hours
+    results = []
+
+    async def run(shard: Shard) -> None:
+        sink = await open_sink(url)  # a connection each, as separate processes have
+        try:
+            async with sim.session(max_concurrency=8) as session:
+                results.append(await run_shard(session, sink, shard, Work(details=True)))
+        finally:
+            await sink.close()
+
+    async with anyio.create_task_group() as tg:
+        for shard in (a, a, b):
+            tg.start_soon(run, shard)
+    window = [c for c in sim.truth_calls() if a.start <= c.date <= b.end]
+    sink = await open_sink(url)
+    try:
+        uuids, events, calls = await stored(sink)
+        assert uuids == {c.uuid for c in window}
+        assert calls == len(window)
+        assert events == sum(len(sim.truth_details(c.uuid).events) for c in window)
+        assert all(r.failures == 0 and r.finished for r in results)
+        assert await sink.shard_done(a.key) and await sink.shard_done(b.key)
+        again = await run_shard_once(sim, sink, a)
+        assert again.skipped  # a finished shard is not fetched again
+    finally:
+        await sink.close()
+
+
+async def run_shard_once(sim: Simulator, sink: Any, shard: Shard) -> Any:
+    async with sim.session() as session:
+        return await run_shard(session, sink, shard, Work(details=True), now=datetime.now(UTC))
