@@ -259,6 +259,8 @@ async def download(
         requester.scrub(exc)
         raise
     finally:
+        if part.written == 0:  # nothing to resume from: leave no empty .part behind
+            part.path.unlink(missing_ok=True)
         lock.release()
 
 
