@@ -149,9 +149,10 @@ async def _export_shard(args: argparse.Namespace) -> int:
         recordings=Path(args.recordings) if args.recordings else None,
         concurrency=args.concurrency,
     )
+    session = session_for(shard, max_concurrency=args.concurrency)  # the key is read (and checked) first
     sink = await open_sink(sink_url)
     try:
-        async with session_for(shard, max_concurrency=args.concurrency) as session:
+        async with session:
             result = await run_shard(session, sink, shard, work, _progress(args))
     finally:
         await sink.close()

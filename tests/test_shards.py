@@ -167,3 +167,31 @@ def test_plan_command_refuses_a_missing_key_before_any_request(tmp_path: Path) -
     )  # fmt: skip
     assert result.returncode == 2
     assert "set NOT_SET_ANYWHERE in the environment" in result.stderr
+
+
+USAGE = [
+    ("a shard without a sink", ["--shard", SHARD.to_json()], "needs --sink"),
+    ("a shard with a window", ["--shard", SHARD.to_json(), "--sink", "sqlite:///x", "--from", "2026-11-01"], "drop"),
+    ("a sink without a shard", ["--sink", "sqlite:///x", "--from", "2026-11-01", "--to", "2026-11-02"], "--shard"),
+    ("neither", ["--details"], "needs --from, --to, --out"),
+    ("a bad shard line", ["--shard", "{}", "--sink", "sqlite:///x"], "missing"),
+    ("the key not set", ["--shard", SHARD.to_json(), "--sink", "sqlite:///calls.sqlite"], "set PBX_KEY_EAST"),
+    ("a bad sink", ["--shard", SHARD.to_json(), "--sink", "mysql://db/x"], "postgresql://"),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), [c[1:] for c in USAGE], ids=[c[0] for c in USAGE])
+def test_export_command_refuses_mixed_up_arguments(
+    args: list[str], expected: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pbx_async._cli import main
+
+    monkeypatch.delenv("PBX_SINK", raising=False)
+    if "mysql" in args[-1]:
+        monkeypatch.setenv("PBX_KEY_EAST", "the-key")
+    else:
+        monkeypatch.delenv("PBX_KEY_EAST", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", *args]) == 2
+    assert expected in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing written, nothing created

@@ -6,16 +6,17 @@ PostgreSQL tests use the server of tests/postgres.py (``.ci/run`` starts one).
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import anyio
+import attrs
 import psycopg
 import pytest
 
 from pbx_async import SinkError, ValidationError
-from pbx_async.export import Shard, Work, _schema, open_sink, run_shard
+from pbx_async.export import Account, Shard, Work, _schema, open_sink, run_shard
 from pbx_async.export._postgres import PostgresSink
 from pbx_async.export._sqlite import SqliteSink
 from pbx_async.testing import Simulator
@@ -178,8 +179,9 @@ async def stored(sink: Any) -> tuple[set[str], int, int]:
     return uuids, counts["events"], counts["calls"]
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    ("anyio_backend", "kind"), [("asyncio", "sqlite"), ("trio", "sqlite"), ("asyncio", "postgresql")]
+)
 async def test_a_shard_twice_at_once_and_an_overlapping_one_store_each_row_once(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -218,3 +220,38 @@ async def test_a_shard_twice_at_once_and_an_overlapping_one_store_each_row_once(
 async def run_shard_once(sim: Simulator, sink: Any, shard: Shard) -> Any:
     async with sim.session() as session:
         return await run_shard(session, sink, shard, Work(details=True), now=datetime.now(UTC))
+
+
+@pytest.mark.parametrize(("anyio_backend", "kind"), [("asyncio", "sqlite"), ("asyncio", "postgresql")])
+async def test_a_call_in_the_last_second_of_a_window_is_inside_it(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/calls.sqlite" if kind == "sqlite" else request.getfixturevalue("postgres_url")
+    sim = Simulator(calls=5, seed=1)
+    end = datetime(2026, 11, 1, 11, 59, 59, tzinfo=UTC)
+    late = attrs.evolve(sim.truth_calls()[0], date=end.replace(microsecond=500_000), recorded=True)
+    after = attrs.evolve(sim.truth_calls()[1], date=end + timedelta(seconds=1), recorded=True)
+    sink = await open_sink(url)
+    try:
+        account = Account(sim.container_id, 0)
+        await sink.upsert_calls(account, [late, after])
+        assert await sink.calls_needing_details(account, end - timedelta(hours=1), end) == [late.uuid]
+        pending = await sink.calls_needing_recordings(account, end - timedelta(hours=1), end)
+        assert [uuid for uuid, _ in pending] == [late.uuid]
+        assert await sink.calls_needing_details(Account(sim.container_id, 1), end - timedelta(hours=1), end) == []
+    finally:
+        await sink.close()
+
+
+async def test_a_shard_still_open_is_not_marked_finished(tmp_path: Path) -> None:
+    sim = Simulator(calls=100, days=1, seed=2)
+    shard = shard_of(sim, "2026-11-02T00:00:00+00:00", "2026-11-02T23:59:59+00:00")
+    sink = await open_sink(f"sqlite:///{tmp_path}/calls.sqlite")
+    try:
+        async with sim.session() as session:
+            first = await run_shard(session, sink, shard, Work(), now=sim.now)
+            second = await run_shard(session, sink, shard, Work(), now=sim.now)
+        assert not first.finished and not await sink.shard_done(shard.key)
+        assert not second.skipped and second.listed == first.listed > 0  # listed again: calls may still arrive
+    finally:
+        await sink.close()

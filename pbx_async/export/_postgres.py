@@ -21,7 +21,7 @@ from .._records.calls import CallDetails, CallSummary
 from .._records.recordings import RecordingFile
 from . import _schema
 from ._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, EVENT_COLUMNS
-from ._sink import Account, redact_url
+from ._sink import Account, after, redact_url
 from ._sqlite import call_row, event_row
 
 _MIGRATION_LOCK = 0x70627861  # "pbxa": one migrator at a time across processes
@@ -144,18 +144,22 @@ class PostgresSink:
     async def calls_needing_details(self, account: Account, start: datetime, end: datetime) -> list[str]:
         query = (
             "SELECT uuid FROM calls WHERE NOT details_done AND container_id = $1 AND tenant_id = $2 "
-            "AND date >= $3 AND date <= $4 ORDER BY date"
+            "AND date >= $3 AND date < $4 ORDER BY date"
         )
-        rows = await self._write(lambda: self._conn.fetch(query, account.container_id, account.tenant_id, start, end))
+        rows = await self._write(
+            lambda: self._conn.fetch(query, account.container_id, account.tenant_id, start, after(end))
+        )
         return [r[0] for r in rows]
 
     async def calls_needing_recordings(self, account: Account, start: datetime, end: datetime) -> list[tuple[str, str]]:
         query = (
             "SELECT c.uuid, c.recording_url FROM calls c LEFT JOIN recordings r ON r.call_uuid = c.uuid "
             "WHERE c.recorded AND c.recording_url IS NOT NULL AND r.call_uuid IS NULL "
-            "AND c.container_id = $1 AND c.tenant_id = $2 AND c.date >= $3 AND c.date <= $4 ORDER BY c.date"
+            "AND c.container_id = $1 AND c.tenant_id = $2 AND c.date >= $3 AND c.date < $4 ORDER BY c.date"
         )
-        rows = await self._write(lambda: self._conn.fetch(query, account.container_id, account.tenant_id, start, end))
+        rows = await self._write(
+            lambda: self._conn.fetch(query, account.container_id, account.tenant_id, start, after(end))
+        )
         return [(r[0], r[1]) for r in rows]
 
     async def shard_done(self, key: str) -> bool:

@@ -9,7 +9,7 @@ shards converge on each call, event and recording exactly once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -55,6 +55,11 @@ class Sink(Protocol):
 
     async def close(self) -> None:
         """Release the connection."""
+
+
+def after(end: datetime) -> datetime:
+    """The exclusive bound just past an inclusive window end of whole seconds (a 09:59:59.5 call is inside)."""
+    return end + timedelta(seconds=1)
 
 
 def redact_url(url: str) -> str:

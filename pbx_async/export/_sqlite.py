@@ -21,7 +21,7 @@ from .._records.events import Event
 from .._records.recordings import RecordingFile
 from . import _schema
 from ._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, EVENT_COLUMNS
-from ._sink import Account
+from ._sink import Account, after
 
 __all__ = ["CALL_COLUMNS", "EVENT_COLUMNS", "SqliteSink", "call_row", "named_fields"]
 
@@ -140,18 +140,18 @@ class SqliteSink:
     async def calls_needing_details(self, account: Account, start: datetime, end: datetime) -> list[str]:
         query = (
             "SELECT uuid FROM calls WHERE details_done = 0 AND container_id = ? AND tenant_id = ? "
-            "AND date >= ? AND date <= ? ORDER BY date"
+            "AND date >= ? AND date < ? ORDER BY date"
         )
-        params = (account.container_id, account.tenant_id, start.isoformat(), end.isoformat())
+        params = (account.container_id, account.tenant_id, start.isoformat(), after(end).isoformat())
         return [r[0] for r in self.db.execute(query, params)]
 
     async def calls_needing_recordings(self, account: Account, start: datetime, end: datetime) -> list[tuple[str, str]]:
         query = (
             "SELECT c.uuid, c.recording_url FROM calls c LEFT JOIN recordings r ON r.call_uuid = c.uuid "
             "WHERE c.recorded = 1 AND c.recording_url IS NOT NULL AND r.call_uuid IS NULL "
-            "AND c.container_id = ? AND c.tenant_id = ? AND c.date >= ? AND c.date <= ? ORDER BY c.date"
+            "AND c.container_id = ? AND c.tenant_id = ? AND c.date >= ? AND c.date < ? ORDER BY c.date"
         )
-        params = (account.container_id, account.tenant_id, start.isoformat(), end.isoformat())
+        params = (account.container_id, account.tenant_id, start.isoformat(), after(end).isoformat())
         return [(r[0], r[1]) for r in self.db.execute(query, params)]
 
     async def shard_done(self, key: str) -> bool:
