@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 import anyio
 
@@ -142,6 +143,8 @@ async def _export_shard(args: argparse.Namespace) -> int:
         raise UsageError(f"--shard takes its window from the shard: drop {', '.join(given) or 'the filters/--format'}")
     shard = Shard.from_json(args.shard)
     sink_url = args.sink or os.environ.get("PBX_SINK")
+    if args.sink and urlsplit(args.sink).password:
+        print("warning: a password in --sink shows in the process list; prefer PBX_SINK", file=sys.stderr)
     if not sink_url:
         raise UsageError("--shard needs --sink postgresql://... (or PBX_SINK in the environment)")
     work = Work(

@@ -116,6 +116,7 @@ def test_four_shard_processes_one_killed_leave_exactly_the_ground_truth(postgres
             env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=True,
         )  # fmt: skip
         lines = planned.stdout.splitlines()
+        assert not any(key in planned.stdout + planned.stderr for key in KEYS.values())
         shards = [json.loads(line) for line in lines]
         assert {s["account"] for s in shards} == {"north", "north-tenant-1", "south"}
         assert all(s["calls"] <= 500 for s in shards), "each shard's listing fits the asked-for page"

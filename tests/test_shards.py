@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pbx_async import ValidationError
+from pbx_async import AuthenticationError, ValidationError
 from pbx_async.export import AccountConfig, Shard, load_accounts, plan_shards
 from pbx_async.export._accounts import parse_accounts
 from pbx_async.testing import Simulator, serve
@@ -156,6 +156,27 @@ async def test_plan_covers_the_range_once_in_windows_of_a_few_pages(monkeypatch:
         assert sum(s.calls or 0 for s in mine) == len(account)
     # Cheap: one probe a shard plus the windows that had to be cut.
     assert probes < 2 * len(shards)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_a_refused_key_names_its_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = Simulator.accounts(2, calls=50)
+    monkeypatch.setenv("KEY_0", sim.auth)
+    monkeypatch.setenv("KEY_1", "not-the-key")
+    async with serve(sim) as base_url:
+        accounts = parse_accounts(
+            {
+                "defaults": {"base_url": base_url},
+                "account": [
+                    {"name": "a", "container_id": "123456", "auth_env": "KEY_0"},
+                    {"name": "b", "container_id": "123456", "tenant_id": 1, "auth_env": "KEY_1"},
+                ],
+            }
+        )
+        with pytest.raises(AuthenticationError, match=r"account 'b': .*API Auth Key is invalid") as caught:
+            await plan_shards(accounts, date(2026, 11, 1), date(2026, 11, 2))
+    assert "not-the-key" not in str(caught.value)
 
 
 def test_plan_command_refuses_a_missing_key_before_any_request(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ import attrs
 
 from .. import _validation as check
 from .._concurrency import first_leaf
-from .._errors import ValidationError
+from .._errors import PbxError, ValidationError
 from .._session import PbxSession
 from ._accounts import AccountConfig
 from ._pipeline import Work, export_window
@@ -35,6 +35,7 @@ from ._progress import Progress
 from ._sink import Account, Sink
 
 PAGE = 500
+ACCOUNTS_AT_ONCE = 8  # probed together; each with its own ``concurrency`` requests in flight
 MIN_WINDOW = timedelta(minutes=1)  # a busier minute than this is one shard, however many pages
 _FIELDS = ("account", "container_id", "tenant_id", "auth_env", "base_url", "utc_offset", "from", "to", "calls")
 
@@ -165,9 +166,16 @@ async def plan_shards(
         if start < now <= end:
             windows = [(start, now - timedelta(seconds=1)), (now, end)]
         session = session_for(account, max_concurrency=concurrency, **session_options)
-        async with session, anyio.create_task_group() as tg:
-            for a, b in windows:
-                tg.start_soon(_split, session, account, a, b, pages * PAGE, found[account.name])
+        try:
+            async with accounts_at_once, session, anyio.create_task_group() as tg:
+                for a, b in windows:
+                    tg.start_soon(_split, session, account, a, b, pages * PAGE, found[account.name])
+        except BaseExceptionGroup as group:
+            raise _for_account(first_leaf(group), account) from None
+        except PbxError as exc:
+            raise _for_account(exc, account) from None
+
+    accounts_at_once = anyio.CapacityLimiter(ACCOUNTS_AT_ONCE)
 
     for account in accounts:
         account.auth()  # every key present before the first request
@@ -178,6 +186,13 @@ async def plan_shards(
     except BaseExceptionGroup as group:
         raise first_leaf(group) from None
     return [s for a in accounts for s in sorted(found[a.name], key=lambda s: s.start)]
+
+
+def _for_account(exc: BaseException, account: AccountConfig) -> BaseException:
+    """The same error, its message saying which account it is about."""
+    if isinstance(exc, PbxError) and exc.args and isinstance(exc.args[0], str):
+        exc.args = (f"account {account.name!r}: {exc.args[0]}", *exc.args[1:])
+    return exc
 
 
 async def _split(
