@@ -17,10 +17,11 @@ class Progress:
         self.listed = self.detailed = self.recorded = self.failed = 0
         self.recorded_bytes = 0
         self.chunks_total = self.chunks_done = 0
+        self.unit = "days"  # what a chunk is: a day of an export, a window of a shard
         self.started = time.monotonic()
 
-    def begin(self, chunks: int, details: bool, recordings: bool) -> None:
-        self.chunks_total = chunks
+    def begin(self, chunks: int, details: bool, recordings: bool, *, unit: str = "days") -> None:
+        self.chunks_total, self.unit = chunks, unit
 
     def on_listed(self, count: int) -> None:
         self.listed += count
@@ -56,7 +57,7 @@ class LogProgress(Progress):
 
     def _line(self, prefix: str) -> None:
         self._stream.write(
-            f"{prefix}: {self.chunks_done}/{self.chunks_total} days, {self.listed} calls listed, "
+            f"{prefix}: {self.chunks_done}/{self.chunks_total} {self.unit}, {self.listed} calls listed, "
             f"{self.detailed} details, {self.recorded} recordings ({self.recorded_bytes / 1e6:.1f} MB), "
             f"{self.failed} failures, {self.elapsed:.1f} s\n"
         )
@@ -100,10 +101,10 @@ class RichProgress(Progress):
         self._speed = TransferSpeedColumn()
         self._tasks: dict[str, Any] = {}
 
-    def begin(self, chunks: int, details: bool, recordings: bool) -> None:
-        super().begin(chunks, details, recordings)
+    def begin(self, chunks: int, details: bool, recordings: bool, *, unit: str = "days") -> None:
+        super().begin(chunks, details, recordings, unit=unit)
         self._bars.start()
-        self._tasks["days"] = self._bars.add_task("days", total=chunks, extra="")
+        self._tasks["days"] = self._bars.add_task(unit, total=chunks, extra="")
         self._tasks["calls"] = self._bars.add_task("calls listed", total=None, extra="")
         if details:
             self._tasks["details"] = self._bars.add_task("details", total=None, extra="")

@@ -255,7 +255,7 @@ async def run_shard(
         utc_offset=shard.utc_offset,
         recordings=None if work.recordings is None else work.recordings / f"{shard.container_id}-{shard.tenant_id}",
     )
-    progress.begin(1, work.details, work.recordings is not None)
+    progress.begin(1, work.details, work.recordings is not None, unit="windows")
     try:
         failures = await export_window(session, sink, shard.identity, shard.start, shard.end, work, progress)
         if closed and not failures:
