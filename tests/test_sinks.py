@@ -15,13 +15,14 @@ import attrs
 import psycopg
 import pytest
 
-from pbx_async import SinkError, ValidationError
+from pbx_async import RetryPolicy, SinkError, ValidationError
 from pbx_async.export import Account, Shard, Work, _schema, open_sink, run_shard
 from pbx_async.export._postgres import PostgresSink
 from pbx_async.export._sqlite import SqliteSink
-from pbx_async.testing import Simulator
+from pbx_async.testing import Faults, Simulator
 
 pytestmark = pytest.mark.anyio
+PATIENT = RetryPolicy(max_attempts=12, initial_backoff=0.001, max_backoff=0.01)
 
 # The SQLite export file as it was written before the schema had versions.
 V1_SCHEMA = """
@@ -186,7 +187,9 @@ async def test_a_shard_twice_at_once_and_an_overlapping_one_store_each_row_once(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path}/calls.sqlite" if kind == "sqlite" else request.getfixturevalue("postgres_url")
-    sim = Simulator(calls=600, days=3, seed=4)
+    # One request in five meets a fault (500, 503, reset, cut body, truncated JSON); retries absorb them.
+    faults = Faults(error_500=0.04, error_503=0.04, reset=0.04, cut_body=0.04, truncated_json=0.04)
+    sim = Simulator(calls=600, days=3, seed=4, faults=faults)
     a = shard_of(sim, "2026-10-31T00:00:00+00:00", "2026-11-01T11:59:59+00:00")
     b = shard_of(sim, "2026-11-01T00:00:00+00:00", "2026-11-02T23:59:59+00:00")  # overlaps a by 12 hours
     results = []
@@ -194,7 +197,7 @@ async def test_a_shard_twice_at_once_and_an_overlapping_one_store_each_row_once(
     async def run(shard: Shard) -> None:
         sink = await open_sink(url)  # a connection each, as separate processes have
         try:
-            async with sim.session(max_concurrency=8) as session:
+            async with sim.session(max_concurrency=8, retry=PATIENT) as session:
                 results.append(await run_shard(session, sink, shard, Work(details=True)))
         finally:
             await sink.close()
@@ -210,6 +213,7 @@ async def test_a_shard_twice_at_once_and_an_overlapping_one_store_each_row_once(
         assert calls == len(window)
         assert events == sum(len(sim.truth_details(c.uuid).events) for c in window)
         assert all(r.failures == 0 and r.finished for r in results)
+        assert sim.stats["fault reset"] and sim.stats["fault truncated_json"]  # faults were met
         assert await sink.shard_done(a.key) and await sink.shard_done(b.key)
         again = await run_shard_once(sim, sink, a)
         assert again.skipped  # a finished shard is not fetched again
@@ -255,3 +259,19 @@ async def test_a_shard_still_open_is_not_marked_finished(tmp_path: Path) -> None
         assert not second.skipped and second.listed == first.listed > 0  # listed again: calls may still arrive
     finally:
         await sink.close()
+
+
+@pytest.mark.parametrize(("anyio_backend", "kind"), [("asyncio", "sqlite"), ("asyncio", "postgresql")])
+async def test_a_database_from_a_newer_version_is_refused(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/calls.sqlite" if kind == "sqlite" else request.getfixturevalue("postgres_url")
+    await (await open_sink(url)).close()
+    if kind == "sqlite":
+        with sqlite3.connect(tmp_path / "calls.sqlite") as db:
+            db.execute("UPDATE schema_version SET version = 99")
+    else:
+        with psycopg.connect(url) as conn:
+            conn.execute("UPDATE schema_version SET version = 99")
+    with pytest.raises(SinkError, match="schema version 99; this pbx-async knows up to 2: upgrade"):
+        await open_sink(url)

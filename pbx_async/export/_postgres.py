@@ -87,7 +87,7 @@ class PostgresSink:
                 await self._conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
                 await self._conn.execute(_schema.VERSION_TABLE)
                 version = await self._conn.fetchval("SELECT max(version) FROM schema_version") or 0
-                for number, statements in _schema.pending(int(version), "postgresql"):
+                for number, statements in _schema.pending(int(version), "postgresql", self._where):
                     for statement in statements:
                         await self._conn.execute(statement)
                     await self._conn.execute("DELETE FROM schema_version")

@@ -22,6 +22,8 @@ from typing import Literal
 
 import attrs
 
+from .._errors import SinkError
+
 Dialect = Literal["sqlite", "postgresql"]
 Kind = Literal["text", "int", "bigint", "bool", "time", "json"]
 
@@ -193,8 +195,15 @@ def ddl(step: Step, dialect: Dialect) -> str:
     return f"CREATE INDEX IF NOT EXISTS {step.name} ON {step.table} ({', '.join(step.columns)})"
 
 
-def pending(version: int, dialect: Dialect) -> list[tuple[int, list[str]]]:
-    """Statements to bring a database at ``version`` up to date, grouped by the version they reach."""
+def pending(version: int, dialect: Dialect, where: str = "the database") -> list[tuple[int, list[str]]]:
+    """Statements to bring a database at ``version`` up to date, grouped by the version they reach.
+
+    A database newer than this code knows is refused rather than written in an older shape.
+    """
+    if version > VERSION:
+        raise SinkError(
+            f"{where} has export schema version {version}; this pbx-async knows up to {VERSION}: upgrade pbx-async"
+        )
     return [(number, [ddl(s, dialect) for s in MIGRATIONS[number - 1]]) for number in range(version + 1, VERSION + 1)]
 
 

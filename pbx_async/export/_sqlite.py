@@ -67,7 +67,11 @@ class SqliteSink:
         self.db = sqlite3.connect(path, isolation_level=None, timeout=60)  # transactions are explicit
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.db.close()
+            raise
 
     def _migrate(self) -> None:
         with self._transaction():
@@ -76,7 +80,7 @@ class SqliteSink:
             version = int(row[0]) if row[0] is not None else 0
             if version == 0 and self._has_table("calls"):
                 version = 1  # written before the schema was versioned
-            for number, statements in _schema.pending(version, "sqlite"):
+            for number, statements in _schema.pending(version, "sqlite", str(self.path)):
                 for statement in statements:
                     self.db.execute(statement)
                 self.db.execute("DELETE FROM schema_version")
