@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -107,7 +108,7 @@ def exported(url: str) -> dict[str, Any]:
 def test_four_shard_processes_one_killed_leave_exactly_the_ground_truth(postgres_url: str, tmp_path: Path) -> None:
     sim = Simulator.accounts(ACCOUNTS, calls=CALLS, recording_bytes=RECORDING_BYTES)
     recordings = tmp_path / "recordings"
-    with serve_process(accounts=ACCOUNTS, calls=CALLS, recording_bytes=RECORDING_BYTES, latency=0.002) as base_url:
+    with serve_process(accounts=ACCOUNTS, calls=CALLS, recording_bytes=RECORDING_BYTES, latency=0.01) as base_url:
         config = tmp_path / "accounts.toml"
         config.write_text(ACCOUNTS_TOML.format(base_url=base_url))
         env = {**KEYS, "PYTHONWARNINGS": "error"}
@@ -132,14 +133,22 @@ def test_four_shard_processes_one_killed_leave_exactly_the_ground_truth(postgres
         running: list[subprocess.Popen[bytes]] = []
         codes: list[int] = []
         victim_line, victim, killed = next(line for line in lines if '"south"' in line), None, False
+        seed = int(os.environ.get("PBX_KILL_SEED", str(time.time_ns() % 10_000)))
+        stage = random.Random(seed).choice(list(STAGES))
+        print(f"kill stage {stage!r} (PBX_KILL_SEED={seed} replays it)")
         while queue or running:
             while queue and len(running) < 4:
                 line = queue.pop(0)
                 running.append(start(shard_command(line, postgres_url, recordings), env, logs, tmp_path))
                 if line == victim_line:
                     victim = running[-1]
-            if victim is not None and not killed and victim.poll() is None and listed(postgres_url, victim_line):
-                victim.send_signal(signal.SIGKILL)  # midway: its calls listed, timelines and recordings not all
+            if (
+                victim is not None
+                and not killed
+                and victim.poll() is None
+                and reached(postgres_url, victim_line, stage)
+            ):
+                victim.send_signal(signal.SIGKILL)  # midway: listing, timelines or recordings begun, not ended
                 victim.wait()
                 running.remove(victim)
                 killed = True
@@ -148,13 +157,13 @@ def test_four_shard_processes_one_killed_leave_exactly_the_ground_truth(postgres
                     codes.append(process.returncode)
                     running.remove(process)
             time.sleep(0.02)
-        assert killed, "the shard to kill finished before it could be killed"
+        assert killed, f"the shard to kill finished before it could be killed (PBX_KILL_SEED={seed})"
         assert codes and all(code == 0 for code in codes), [log.read_text()[-2000:] for log in logs]
 
         # The killed shard is not finished; its rerun finishes it.
         key = Shard.from_json(victim_line).key
         assert not db_rows(postgres_url, "SELECT 1 FROM export_shards WHERE key = %s", key), "killed, yet finished?"
-        assert exported_incomplete(postgres_url, sim), "the kill left work undone"
+        assert exported_incomplete(postgres_url), f"the kill left nothing undone (PBX_KILL_SEED={seed})"
         rerun = subprocess.run(
             shard_command(victim_line, postgres_url, recordings), env={**os.environ, **env},
             capture_output=True, text=True, timeout=300,
@@ -183,12 +192,25 @@ def test_four_shard_processes_one_killed_leave_exactly_the_ground_truth(postgres
         assert key not in dump
 
 
-def listed(url: str, line: str) -> int:
+# Where in a shard's run the kill lands: calls listed, some timelines stored, some recordings stored.
+STAGES = {
+    "listing": "SELECT count(*) FROM calls c WHERE {window}",
+    "timelines": "SELECT count(*) FROM calls c WHERE c.details_done AND {window}",
+    "recordings": "SELECT count(*) FROM recordings r JOIN calls c ON c.uuid = r.call_uuid WHERE {window}",
+}
+
+
+def reached(url: str, line: str, stage: str) -> bool:
     shard = json.loads(line)
-    query = "SELECT count(*) FROM calls WHERE container_id = %s AND tenant_id = %s AND date BETWEEN %s AND %s"
-    return int(db_rows(url, query, shard["container_id"], shard["tenant_id"], shard["from"], shard["to"])[0][0])
+    window = "c.container_id = %s AND c.tenant_id = %s AND c.date BETWEEN %s AND %s"
+    params = (shard["container_id"], shard["tenant_id"], shard["from"], shard["to"])
+    return bool(db_rows(url, STAGES[stage].format(window=window), *params)[0][0])
 
 
-def exported_incomplete(url: str, sim: Simulator) -> bool:
+def exported_incomplete(url: str) -> bool:
     missing = db_rows(url, "SELECT count(*) FROM calls WHERE NOT details_done")[0][0]
-    return bool(missing) or db_rows(url, "SELECT count(*) FROM calls")[0][0] < ACCOUNTS * CALLS
+    unsaved = db_rows(
+        url, "SELECT count(*) FROM calls c LEFT JOIN recordings r ON r.call_uuid = c.uuid "
+        "WHERE c.recorded AND r.call_uuid IS NULL"
+    )[0][0]  # fmt: skip
+    return bool(missing or unsaved) or db_rows(url, "SELECT count(*) FROM calls")[0][0] < ACCOUNTS * CALLS
