@@ -143,7 +143,9 @@ async def test_plan_covers_the_range_once_in_windows_of_a_few_pages(monkeypatch:
         probes = sim.stats["requests /api/call_list.php"] - before
     for account, config in zip(sim.all_accounts(), accounts, strict=True):
         mine = [s for s in shards if s.account == config.name]
+        offset = timedelta(minutes=config.utc_offset)
         assert all(s.utc_offset == config.utc_offset for s in mine)
+        assert all(s.start.utcoffset() == s.end.utcoffset() == offset for s in mine)  # written in its offset
         # Contiguous, no overlap, from the first second to the last of the range in the account's offset.
         assert mine[0].start.replace(tzinfo=None) == datetime(2026, 10, 20)
         assert mine[0].start.utcoffset() == timedelta(minutes=config.utc_offset)

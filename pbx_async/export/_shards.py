@@ -164,7 +164,8 @@ async def plan_shards(
         start, end = datetime.combine(first, time(0, 0), tz), datetime.combine(last, time(23, 59, 59), tz)
         windows = [(start, end)]
         if start < now <= end:
-            windows = [(start, now - timedelta(seconds=1)), (now, end)]
+            here = now.astimezone(tz)
+            windows = [(start, here - timedelta(seconds=1)), (here, end)]
         session = session_for(account, max_concurrency=concurrency, **session_options)
         try:
             async with accounts_at_once, session, anyio.create_task_group() as tg:
