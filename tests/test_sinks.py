@@ -148,9 +148,17 @@ async def test_the_database_password_never_shows(tmp_path: Path) -> None:
         await open_sink(url)
     assert "hunter2" not in str(caught.value)
     assert "export:***@127.0.0.1:9" in str(caught.value)
-    with pytest.raises(ValidationError) as bad:
-        await open_sink("mysql://export:hunter2-secret@db/calls")
-    assert "hunter2" not in str(bad.value)
+    for unusable in (
+        "mysql://export:hunter2-secret@db/calls",
+        "postgresql://export:hunter2-secret@db:notaport/calls",
+        "postgresql://export:hunter2-secret@[::1/calls",
+    ):
+        with pytest.raises(ValidationError) as bad:
+            await open_sink(unusable)
+        assert "hunter2" not in str(bad.value)
+    with pytest.raises(SinkError) as refused:  # the driver's own complaint, scrubbed
+        await open_sink("postgresql://export:hunter2-secret@127.0.0.1:9/calls?sslmode=bogus")
+    assert "hunter2" not in str(refused.value)
 
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])

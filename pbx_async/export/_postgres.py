@@ -71,7 +71,7 @@ class PostgresSink:
         where = redact_url(url)
         try:
             conn = await asyncpg.connect(url, timeout=30)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise SinkError(f"cannot connect to {where}: {_scrub(exc, url)}") from None
         sink = cls(conn, url)
         try:

@@ -64,7 +64,10 @@ def after(end: datetime) -> datetime:
 
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ``***`` (for messages)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "the sink URL"  # unparsable: nothing of it is repeated
     if parts.password is None:
         return url
     netloc = parts.netloc.rsplit("@", 1)
@@ -77,7 +80,11 @@ async def open_sink(url: str) -> Sink:
 
     sink = await open_sink("postgresql://export@db.internal/calls")
     """
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+        urlsplit(url).port  # noqa: B018 - parsed for its error
+    except ValueError as exc:
+        raise ValidationError(f"--sink is not a usable URL ({exc}); e.g. postgresql://user@host:5432/db") from None
     if scheme in ("postgresql", "postgres"):
         from ._postgres import PostgresSink
 
