@@ -105,7 +105,7 @@ _CALLS = CreateTable(
         _c("cid_name", "text"),
         _c("cid_num", "text"),
         _c("num_dialed", "text"),
-        _c("duration", "int"),
+        _c("duration", "bigint"),
         _c("recorded", "bool", not_null=True),
         _c("recording_url", "text"),
         _c("did_description", "text"),
