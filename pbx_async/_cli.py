@@ -113,7 +113,7 @@ async def _export(args: argparse.Namespace) -> int:
         return await _export_shard(args)
     if args.sink is not None:
         raise UsageError("--sink goes with --shard (see 'pbx-async plan'); a single export writes --out")
-    missing = [flag for flag, value in (("--from", args.first), ("--to", args.last), ("--out", args.out)) if not value]
+    missing = [flag for flag, value in _single_export_flags(args) if not value]
     if missing:
         raise UsageError(f"export needs {', '.join(missing)} (or --shard and --sink)")
     spec = ExportSpec(
@@ -133,12 +133,17 @@ async def _export(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if result.failures else EXIT_OK
 
 
+def _single_export_flags(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    """What a single export needs and a shard run must not have (it takes them from the shard)."""
+    return [("--from", args.first), ("--to", args.last), ("--out", args.out)]
+
+
 async def _export_shard(args: argparse.Namespace) -> int:
     from .export._pipeline import Work
     from .export._shards import Shard, run_shard, session_for
     from .export._sink import open_sink
 
-    given = [flag for flag, value in (("--from", args.first), ("--to", args.last), ("--out", args.out)) if value]
+    given = [flag for flag, value in _single_export_flags(args) if value]
     if given or _filters(args) or args.format != "sqlite":
         raise UsageError(f"--shard takes its window from the shard: drop {', '.join(given) or 'the filters/--format'}")
     shard = Shard.from_json(args.shard)

@@ -93,7 +93,7 @@ class PostgresSink:
                     await self._conn.execute("DELETE FROM schema_version")
                     await self._conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
 
-        await self._write(migrate)
+        await self._run(migrate)
 
     async def version(self) -> int:
         return int(await self._conn.fetchval("SELECT max(version) FROM schema_version"))
@@ -101,7 +101,7 @@ class PostgresSink:
     async def close(self) -> None:
         await self._conn.close()
 
-    async def _write(self, work: Callable[[], Awaitable[T]]) -> T:
+    async def _run(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run a transaction, again after a deadlock or serialization failure; errors typed and scrubbed."""
         import asyncpg
 
@@ -124,7 +124,7 @@ class PostgresSink:
             async with self._conn.transaction():
                 await self._conn.executemany(_CALLS_SQL, rows)
 
-        await self._write(write)
+        await self._run(write)
 
     async def save_details(self, batch: Sequence[CallDetails]) -> None:
         rows = sorted((event_row(d.call.uuid, e) for d in batch for e in d.events), key=_key)
@@ -136,17 +136,17 @@ class PostgresSink:
                     await self._conn.executemany(_EVENTS_SQL, rows)
                 await self._conn.execute(_DONE_SQL, uuids)
 
-        await self._write(write)
+        await self._run(write)
 
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
-        await self._write(lambda: self._conn.execute(_RECORDING_SQL, call_uuid, str(rec.path), rec.size, rec.sha256))
+        await self._run(lambda: self._conn.execute(_RECORDING_SQL, call_uuid, str(rec.path), rec.size, rec.sha256))
 
     async def calls_needing_details(self, account: Account, start: datetime, end: datetime) -> list[str]:
         query = (
             "SELECT uuid FROM calls WHERE NOT details_done AND container_id = $1 AND tenant_id = $2 "
             "AND date >= $3 AND date < $4 ORDER BY date"
         )
-        rows = await self._write(
+        rows = await self._run(
             lambda: self._conn.fetch(query, account.container_id, account.tenant_id, start, after(end))
         )
         return [r[0] for r in rows]
@@ -157,18 +157,18 @@ class PostgresSink:
             "WHERE c.recorded AND c.recording_url IS NOT NULL AND r.call_uuid IS NULL "
             "AND c.container_id = $1 AND c.tenant_id = $2 AND c.date >= $3 AND c.date < $4 ORDER BY c.date"
         )
-        rows = await self._write(
+        rows = await self._run(
             lambda: self._conn.fetch(query, account.container_id, account.tenant_id, start, after(end))
         )
         return [(r[0], r[1]) for r in rows]
 
     async def shard_done(self, key: str) -> bool:
-        found = await self._write(lambda: self._conn.fetchval("SELECT 1 FROM export_shards WHERE key = $1", key))
+        found = await self._run(lambda: self._conn.fetchval("SELECT 1 FROM export_shards WHERE key = $1", key))
         return found is not None
 
     async def mark_shard(self, key: str, account: Account, start: datetime, end: datetime) -> None:
         now = datetime.now(UTC)
-        await self._write(
+        await self._run(
             lambda: self._conn.execute(_SHARD_SQL, key, account.container_id, account.tenant_id, start, end, now)
         )
 

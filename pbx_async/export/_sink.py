@@ -81,10 +81,11 @@ async def open_sink(url: str) -> Sink:
     sink = await open_sink("postgresql://export@db.internal/calls")
     """
     try:
-        scheme = urlsplit(url).scheme.lower()
-        urlsplit(url).port  # noqa: B018 - parsed for its error
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - read for its error: a port that is not a number
     except ValueError as exc:
         raise ValidationError(f"--sink is not a usable URL ({exc}); e.g. postgresql://user@host:5432/db") from None
+    scheme = parts.scheme.lower()
     if scheme in ("postgresql", "postgres"):
         from ._postgres import PostgresSink
 
