@@ -141,11 +141,8 @@ def _label(chunk: Chunk) -> str:
 
 async def _run_chunk(session: PbxSession, spec: ExportSpec, store: SqliteSink, chunk: Chunk, progress: Progress) -> int:
     work = Work(spec.details, spec.recordings, spec.concurrency, spec.utc_offset, spec.filters)
-    return await export_window(session, store, account_of(session), chunk.start, chunk.end, work, progress)
-
-
-def account_of(session: PbxSession) -> Account:
-    return Account(session.container_id, session.tenant_id)
+    account = Account(session.container_id, session.tenant_id)
+    return await export_window(session, store, account, chunk.start, chunk.end, work, progress)
 
 
 @attrs.frozen
@@ -180,7 +177,7 @@ async def export_window(
         failures += await _details(session, sink, await sink.calls_needing_details(account, start, end), work, progress)
     if work.recordings is not None:
         pending = await sink.calls_needing_recordings(account, start, end)
-        failures += await _recordings(session, sink, pending, work.recordings, work, progress)
+        failures += await _recordings(session, sink, pending, work.recordings, work.concurrency, progress)
     return failures
 
 
@@ -210,7 +207,12 @@ async def _details(session: PbxSession, sink: Sink, pending: list[str], work: Wo
 
 
 async def _recordings(
-    session: PbxSession, sink: Sink, pending: list[tuple[str, str]], folder: Path, work: Work, progress: Progress
+    session: PbxSession,
+    sink: Sink,
+    pending: list[tuple[str, str]],
+    folder: Path,
+    concurrency: int | None,
+    progress: Progress,
 ) -> int:
     failures = 0
 
@@ -221,7 +223,7 @@ async def _recordings(
     downloads = FanOut(
         pending,
         fetch,
-        width=work.concurrency or session.max_concurrency,
+        width=concurrency or session.max_concurrency,
         ordered=False,
         on_error="return",
         name_of=lambda item: item[0],
