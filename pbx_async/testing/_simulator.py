@@ -392,16 +392,7 @@ class Simulator:
         matches = self._matching(params, offset)
         rows = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         data = {c.uuid: self._call_json(c, offset) for c in rows}
-        return _json(
-            {
-                "currentResultSize": self._num(len(rows)),
-                "currentPage": self._num(page),
-                "maxResultSize": self._num(len(matches)),
-                "maxPages": self._num(math.ceil(len(matches) / PAGE_SIZE)),
-                "utcOffset": self._num(offset),
-                "data": data or ([] if self.quirks else {}),
-            }
-        )
+        return _json({**self._page_head(len(rows), page, len(matches), offset), "data": data or self._no_rows()})
 
     def _call_details(self, params: Mapping[str, str]) -> Reply:
         call = self._calls.get(params.get("callUUID") or "")
@@ -425,15 +416,24 @@ class Simulator:
         }
         return _json(
             {
-                "currentResultSize": self._num(len(events)),
-                "currentPage": self._num(page),
-                "maxResultSize": self._num(len(call.events)),
-                "maxPages": self._num(math.ceil(len(call.events) / PAGE_SIZE)),
-                "utcOffset": self._num(offset),
+                **self._page_head(len(events), page, len(call.events), offset),
                 **self._call_json(call, offset),
-                "data": data or ([] if self.quirks else {}),
+                "data": data or self._no_rows(),
             }
         )
+
+    def _page_head(self, shown: int, page: int, total: int, offset: int) -> dict[str, Any]:
+        """The paging fields both paged replies open with."""
+        return {
+            "currentResultSize": self._num(shown),
+            "currentPage": self._num(page),
+            "maxResultSize": self._num(total),
+            "maxPages": self._num(math.ceil(total / PAGE_SIZE)),
+            "utcOffset": self._num(offset),
+        }
+
+    def _no_rows(self) -> Any:
+        return [] if self.quirks else {}  # the PHP service sends [] for an empty page
 
     def call_notes(self, form: Mapping[str, str]) -> Reply:
         call = self._calls.get(form.get("callUuid") or "")
