@@ -32,6 +32,7 @@ from ._wire import replies, requests
 DateLike = date | datetime
 MAX_CONCURRENCY = 256
 MAX_RECORDING_BYTES = 4 * 1024**3  # a WAV file cannot be larger
+_ENV_NAMES = ("PBX_AUTH", "PBX_CONTAINER_ID", "PBX_TENANT_ID", "PBX_BASE_URL")
 
 
 class PbxSession:
@@ -89,20 +90,26 @@ class PbxSession:
         """A session configured from ``PBX_AUTH``, ``PBX_CONTAINER_ID``, ``PBX_TENANT_ID``, ``PBX_BASE_URL``.
 
         async with PbxSession.from_env(max_concurrency=16) as session: ...
+
+        Values are stripped of surrounding white space. Any keyword (``auth``
+        and ``container_id`` included) overrides the environment.
         """
-        env = os.environ
-        missing = [name for name in ("PBX_AUTH", "PBX_CONTAINER_ID") if not env.get(name)]
+        # Surrounding white space is never part of a value (a key pasted with a trailing space, say).
+        env = {name: os.environ.get(name, "").strip() for name in _ENV_NAMES}
+        auth = overrides.pop("auth", None) or env["PBX_AUTH"]
+        container_id = overrides.pop("container_id", None) or env["PBX_CONTAINER_ID"]
+        missing = [name for name, value in (("PBX_AUTH", auth), ("PBX_CONTAINER_ID", container_id)) if not value]
         if missing:
             raise ValidationError(
                 f"set {' and '.join(missing)} in the environment (the API key and 6-digit container ID)"
             )
         settings: dict[str, Any] = {}
-        if env.get("PBX_TENANT_ID"):
+        if env["PBX_TENANT_ID"]:
             settings["tenant_id"] = env["PBX_TENANT_ID"]
-        if env.get("PBX_BASE_URL"):
+        if env["PBX_BASE_URL"]:
             settings["base_url"] = env["PBX_BASE_URL"]
         settings.update(overrides)
-        return cls(env["PBX_AUTH"], env["PBX_CONTAINER_ID"], **settings)
+        return cls(auth, container_id, **settings)
 
     def __repr__(self) -> str:
         return (
