@@ -21,6 +21,7 @@ Many accounts into one database, split into shards any runner can execute
 from ._accounts import AccountConfig, load_accounts
 from ._pipeline import ExportResult, ExportSpec, Work, run_export
 from ._progress import LogProgress, Progress, RichProgress
+from ._report import report
 from ._shards import Shard, ShardResult, plan_shards, run_shard, session_for
 from ._sink import Account, Sink, open_sink
 
@@ -39,6 +40,7 @@ __all__ = [
     "load_accounts",
     "open_sink",
     "plan_shards",
+    "report",
     "run_export",
     "run_shard",
     "session_for",
