@@ -10,6 +10,8 @@
 Records are frozen attrs classes; every error is a ``PbxError``.
 """
 
+from importlib import metadata as _metadata
+
 from ._config import ApiPaths
 from ._errors import (
     ApiError,
@@ -30,14 +32,16 @@ from ._fanout import FailedCall, FanOut
 from ._pagination import CallIterator, PageIterator
 from ._query import CallFilters
 from ._records.calls import CallDetails, CallDirection, CallPage, CallSummary, InternalApp, IvrEventType
-from ._records.event_types import *  # noqa: F403 - the 98 event classes, listed in its __all__
-from ._records.event_types import __all__ as _event_type_names
-from ._records.events import Event, UnknownEvent, event_class
 from ._records.recordings import RecordingFile
 from ._retry import RetryPolicy
 from ._session import PbxSession
+from .events import *  # noqa: F403 - Event, UnknownEvent, event_class and the 98 event classes
+from .events import __all__ as _event_names
 
-__version__ = "0.1.0"
+try:  # one version, pyproject's: read from the installed package's metadata
+    __version__ = _metadata.version("pbx-async")
+except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "ApiError",
@@ -50,7 +54,6 @@ __all__ = [
     "CallNotFoundError",
     "CallPage",
     "CallSummary",
-    "Event",
     "FailedCall",
     "FanOut",
     "InternalApp",
@@ -68,8 +71,6 @@ __all__ = [
     "ServerError",
     "SinkError",
     "TransientServerError",
-    "UnknownEvent",
     "ValidationError",
-    "event_class",
-    *_event_type_names,
+    *_event_names,
 ]

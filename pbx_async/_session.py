@@ -27,7 +27,7 @@ from ._records.recordings import RecordingFile
 from ._redact import Secret, install_log_filter
 from ._retry import RetryPolicy
 from ._transports import DirectTransport, default_transport
-from ._wire import replies, requests
+from ._wire import params as wire, replies
 
 DateLike = date | datetime
 MAX_CONCURRENCY = 256
@@ -164,7 +164,7 @@ class PbxSession:
         return self._requester
 
     def _params(self, endpoint_params: Mapping[str, str]) -> dict[str, str]:
-        return {**requests.account(self._auth.reveal(), self.container_id, self.tenant_id), **endpoint_params}
+        return {**wire.account(self._auth.reveal(), self.container_id, self.tenant_id), **endpoint_params}
 
     def _query(
         self,
@@ -191,7 +191,7 @@ class PbxSession:
         return PageIterator(lambda page: self._call_page(query, page), window=self.max_concurrency, strict=strict)
 
     async def _call_page(self, query: CallQuery, page: int) -> CallPage:
-        params = self._params(requests.call_list(query, page))
+        params = self._params(wire.call_list(query, page))
         return await self._http.get("Call Summary", self.paths.call_list, params, replies.call_page)
 
     # -- Call Summary --------------------------------------------------------------------------
@@ -249,7 +249,7 @@ class PbxSession:
         path = self.paths.call_details
 
         async def fetch(page: int) -> tuple[CallSummary | None, tuple[Event, ...], int]:
-            params = self._params(requests.call_details(call_uuid, offset, page))
+            params = self._params(wire.call_details(call_uuid, offset, page))
             summary, events = await self._http.get("Call Details", path, params, replies.details_page)
             return summary, events.events, events.max_pages
 
@@ -353,7 +353,7 @@ class PbxSession:
         return await download(
             self._http,
             path=self.paths.recording,
-            params=self._params(requests.recording(file_name)),
+            params=self._params(wire.recording(file_name)),
             file_name=file_name,
             dest=Path(os.fspath(dest)),
             call_uuid=call_uuid,
@@ -415,7 +415,7 @@ class PbxSession:
         call_uuid = check.call_uuid(call)
         if notes is None and flagged is None and severity is None:
             raise ValidationError("give at least one of notes, flagged or severity")
-        form = requests.call_notes(
+        form = wire.call_notes(
             call_uuid,
             notes=None if notes is None else check.notes(notes),
             flagged=None if flagged is None else check.flag("flagged", flagged),

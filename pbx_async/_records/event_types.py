@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .events import Event, _as_int
+from .events import Event, UnknownEvent, _as_int
 
 
 class CallInToDid(Event):
@@ -2044,6 +2044,15 @@ EVENT_TYPES: dict[int, type[Event]] = {
     97: QueueCallbackDeleted,
     98: QueueAgentDidNotPickUp,
 }
+
+
+def event_class(type_id: int) -> type[Event]:
+    """The record class for an event type id; ``UnknownEvent`` for ids not in the table.
+
+    pbx_async.event_class(4) is pbx_async.ExtensionAnswer
+    """
+    return EVENT_TYPES.get(type_id, UnknownEvent)
+
 
 __all__ = [
     "AlanRickmanEasterEgg",

@@ -1,4 +1,4 @@
-"""Call Details events: the base record, the unknown-type record and the registry."""
+"""Call Details events: the base record and the unknown-type record (the 98 types are in ``event_types``)."""
 
 from __future__ import annotations
 
@@ -50,12 +50,3 @@ class UnknownEvent(Event):
     The provider adds ids over time; such an event is normal data, kept whole.
     """
 
-
-def event_class(type_id: int) -> type[Event]:
-    """The record class for an event type id; ``UnknownEvent`` for ids not in the table.
-
-    pbx_async.event_class(4) is pbx_async.ExtensionAnswer
-    """
-    from .event_types import EVENT_TYPES
-
-    return EVENT_TYPES.get(type_id, UnknownEvent)

@@ -1,5 +1,5 @@
 """The wire layer: the only code that knows the API's parameter and field names.
 
-``requests`` turns checked Python values into query and form parameters;
+``params`` turns checked Python values into query and form parameters;
 ``converter`` and ``replies`` turn decoded JSON into records and typed errors.
 """

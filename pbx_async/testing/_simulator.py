@@ -21,7 +21,8 @@ import attrs
 import httpx
 
 from .._records.calls import CallDetails, CallDirection, CallSummary
-from .._records.events import Event, event_class
+from .._records.event_types import event_class
+from .._records.events import Event
 from .._session import PbxSession
 from ._dataset import Generator, SimCall, SimEvent
 from ._wav import HEADER_SIZE, Recording
