@@ -14,7 +14,16 @@ Ground truth for assertions: ``sim.truth_calls()``, ``sim.truth_details(uuid)``,
 """
 
 from ._app import ConnectionDropped, SimulatorApp
-from ._server import SimulatorTransport, serve, serve_process
+from ._server import SimulatorTransport, run_forever, serve, serve_process
 from ._simulator import Faults, Simulator
 
-__all__ = ["ConnectionDropped", "Faults", "Simulator", "SimulatorApp", "SimulatorTransport", "serve", "serve_process"]
+__all__ = [
+    "ConnectionDropped",
+    "Faults",
+    "Simulator",
+    "SimulatorApp",
+    "SimulatorTransport",
+    "run_forever",
+    "serve",
+    "serve_process",
+]

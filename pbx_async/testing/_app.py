@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 
 import anyio
 
-from ._simulator import Reply, _json
+from ._reply import Reply, json_reply
 
 if TYPE_CHECKING:
     from ._simulator import Simulator
@@ -93,7 +93,7 @@ class SimulatorApp:
     def _recording(self, scope: Scope, file_name: str | None, sim: Simulator) -> Reply:
         call = sim.find_recording(file_name)
         if call is None:
-            return _json({"error": "Recording not found."}, status=404)
+            return json_reply({"error": "Recording not found."}, status=404)
         recording = sim.recording(call.uuid)
         size = recording.size
         headers = [

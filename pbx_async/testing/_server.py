@@ -12,14 +12,16 @@ import threading
 import time
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 import httpx
 
 from ._app import ConnectionDropped
-from ._simulator import Simulator
+
+if TYPE_CHECKING:
+    from ._simulator import Simulator
 
 
 class SimulatorTransport(httpx.AsyncBaseTransport):

@@ -7,12 +7,11 @@ seed against another, instead of a mapping against itself.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -24,7 +23,10 @@ from .._records.calls import CallDetails, CallDirection, CallSummary
 from .._records.event_types import event_class
 from .._records.events import Event
 from .._session import PbxSession
+from ._app import SimulatorApp
 from ._dataset import Generator, SimCall, SimEvent
+from ._reply import Reply, json_reply
+from ._server import SimulatorTransport
 from ._wav import HEADER_SIZE, Recording
 
 PAGE_SIZE = 500
@@ -78,24 +80,6 @@ class Faults:
             ("error_500", "error_503", "rate_limit", "reset", "cut_body", "truncated_json", "slow"), share
         )
         return cls(**{**rates, **overrides})
-
-
-@attrs.frozen
-class Reply:
-    """What the app should send: status, headers, and a body as bytes or chunks."""
-
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: bytes | None = None
-    chunks: Iterator[bytes] | None = None
-    size: int = 0
-    is_json: bool = False
-
-
-def _json(payload: Any, status: int = 200) -> Reply:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    headers = (("content-type", "application/json"), ("content-length", str(len(body))))
-    return Reply(status, headers, body=body, size=len(body), is_json=True)
 
 
 def _flag(value: str | None) -> bool | None:
@@ -172,8 +156,6 @@ class Simulator:
         ] = {}  # list and details replies: the server must not be the bottleneck
         self.stats: Counter[str] = Counter()
         self.hosted: list[Simulator] = []  # more accounts served at this one's address
-        from ._app import SimulatorApp
-
         self.app = SimulatorApp(self)
 
     @property
@@ -228,8 +210,6 @@ class Simulator:
 
     def client(self, base_url: str = "http://pbx.sim/") -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` wired to this simulator in-process (pass it as ``http_client``)."""
-        from ._server import SimulatorTransport
-
         self.public_url = base_url
         return httpx.AsyncClient(transport=SimulatorTransport(self), base_url=base_url)
 
@@ -364,9 +344,9 @@ class Simulator:
 
     def check_account(self, params: Mapping[str, str]) -> Reply | None:
         if params.get("containerID") != self.container_id or (_int(params.get("tenantID")) or 0) != self.tenant_id:
-            return _json({"error": ERR_CONTAINER})
+            return json_reply({"error": ERR_CONTAINER})
         if params.get("auth") != self.auth:
-            return _json({"error": ERR_AUTH})
+            return json_reply({"error": ERR_AUTH})
         return None
 
     def call_list(self, params: Mapping[str, str]) -> Reply:
@@ -393,12 +373,12 @@ class Simulator:
         matches = self._matching(params, offset)
         rows = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         data = {c.uuid: self._call_json(c, offset) for c in rows}
-        return _json({**self._page_head(len(rows), page, len(matches), offset), "data": data or self._no_rows()})
+        return json_reply({**self._page_head(len(rows), page, len(matches), offset), "data": data or self._no_rows()})
 
     def _call_details(self, params: Mapping[str, str]) -> Reply:
         call = self._calls.get(params.get("callUUID") or "")
         if call is None:
-            return _json({"error": ERR_UUID})
+            return json_reply({"error": ERR_UUID})
         offset = _int(params.get("utcOffset")) or 0
         page = max(1, _int(params.get("page")) or 1)
         events = call.events[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
@@ -415,7 +395,7 @@ class Simulator:
             }
             for e in events
         }
-        return _json(
+        return json_reply(
             {
                 **self._page_head(len(events), page, len(call.events), offset),
                 **self._call_json(call, offset),
@@ -439,7 +419,7 @@ class Simulator:
     def call_notes(self, form: Mapping[str, str]) -> Reply:
         call = self._calls.get(form.get("callUuid") or "")
         if call is None:
-            return _json({"error": ERR_UUID})
+            return json_reply({"error": ERR_UUID})
         if "callFlagged" in form:
             call.flagged = bool(_flag(form["callFlagged"]))
         severity = _int(form.get("callSeverity"))
@@ -448,7 +428,7 @@ class Simulator:
         if "callNotes" in form:
             call.notes = form["callNotes"][:255] or None
         self._changed()
-        return _json({"success": NOTES_OK})
+        return json_reply({"success": NOTES_OK})
 
     def find_recording(self, file_name: str | None) -> SimCall | None:
         if not file_name or not file_name.endswith(".wav"):
