@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pbx_async.export import _schema
+from pbx_async.export.sinks import _schema
 
 CALLS, EVENTS_PER_CALL, CALL_BATCH, DETAIL_BATCH = 5_000, 20, 500, 50
 _CALLS = (*_schema.CALL_COLUMNS, *_schema.ACCOUNT_COLUMNS)
@@ -69,9 +69,9 @@ async def _reset(url: str) -> None:
         for table in ("calls", "events", "recordings", "export_meta", "export_chunks", "export_shards"):
             await conn.execute(f"DROP TABLE IF EXISTS {table}")  # type: ignore[arg-type]
         await conn.execute("DROP TABLE IF EXISTS schema_version")
-        for _, statements in _schema.pending(0, "postgresql"):
-            for statement in statements:
-                await conn.execute(statement)  # type: ignore[arg-type]
+        await conn.execute(_schema.VERSION_TABLE)  # type: ignore[arg-type]
+        for statement in _schema.upgrade(0, "postgresql"):
+            await conn.execute(statement)  # type: ignore[arg-type]
 
 
 async def _psycopg(url: str, calls: list[tuple[Any, ...]], events: dict[str, list[tuple[Any, ...]]]) -> None:

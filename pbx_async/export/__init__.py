@@ -4,7 +4,7 @@
 
     async with PbxSession.from_env() as session:
         result = await run_export(session, ExportSpec(date(2026, 8, 1), date(2026, 10, 31),
-                                                      out=Path("calls.sqlite"), details=True))
+                                                      out="calls.sqlite", details=True))
 
 The same as ``pbx-async export``; run it again after an interruption and it
 continues where it stopped.
@@ -16,14 +16,20 @@ Many accounts into one database, split into shards any runner can execute
     sink = await open_sink("postgresql://export@db.internal/calls")
     async with session_for(shards[0]) as session:
         await run_shard(session, sink, shards[0], Work(details=True))
+
+Both run the same job on a ``Window`` of time (``_window``): a single export
+(``_single``) has a window a day, a shard (``_shards``) is one account's
+window; ``Work`` says what the job fetches besides the calls. Where the rows
+go is a ``Sink`` (``sinks``).
 """
 
 from ._accounts import AccountConfig, load_accounts
-from ._pipeline import ExportResult, ExportSpec, Work, run_export
 from ._progress import LogProgress, Progress, RichProgress
 from ._report import report
 from ._shards import Shard, ShardResult, plan_shards, run_shard, session_for
-from ._sink import Account, Sink, open_sink
+from ._single import ExportResult, ExportSpec, run_export
+from ._window import Window, Work
+from .sinks import Account, Sink, open_sink
 
 __all__ = [
     "Account",
@@ -36,6 +42,7 @@ __all__ = [
     "Shard",
     "ShardResult",
     "Sink",
+    "Window",
     "Work",
     "load_accounts",
     "open_sink",

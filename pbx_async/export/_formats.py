@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ._sqlite import CALL_COLUMNS, EVENT_COLUMNS, SqliteSink
+from .sinks._schema import CALL_COLUMNS, EVENT_COLUMNS, FLAG_COLUMNS, kind_of
+from .sinks._sqlite import SqliteSink
 
 FORMATS = ("sqlite", "jsonl", "csv", "parquet")
 RECORDING_COLUMNS = ("recording_path", "recording_size", "recording_sha256")
@@ -29,7 +30,7 @@ def events_path(out: Path) -> Path:
 def _calls(store: SqliteSink) -> Iterator[dict[str, Any]]:
     for row in store.rows(_CALLS_QUERY):
         call = dict(row)
-        for flag in ("recorded", "flagged", "went_to_voicemail", "spoke_to_person"):
+        for flag in FLAG_COLUMNS:
             call[flag] = bool(call[flag])
         yield call
 
@@ -100,13 +101,13 @@ def _write_parquet(out: Path, rows: Iterator[dict[str, Any]], *, calls: bool, ba
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    string, integer, boolean = pa.string(), pa.int64(), pa.bool_()
+    arrow = {"int": pa.int64(), "bigint": pa.int64(), "bool": pa.bool_()}  # the rest (text, times, JSON) as text
     if calls:
-        types = dict.fromkeys((*CALL_COLUMNS, *RECORDING_COLUMNS), string)
-        types |= dict.fromkeys(("duration", "severity", "recording_size"), integer)
-        types |= dict.fromkeys(("recorded", "flagged", "went_to_voicemail", "spoke_to_person"), boolean)
+        kinds = {name: kind_of("calls", name) for name in CALL_COLUMNS}
+        kinds |= {name: kind_of("recordings", name.removeprefix("recording_")) for name in RECORDING_COLUMNS}
     else:
-        types = dict.fromkeys(EVENT_COLUMNS, string) | {"type_id": integer}
+        kinds = {name: kind_of("events", name) for name in EVENT_COLUMNS}
+    types = {name: arrow.get(kind, pa.string()) for name, kind in kinds.items()}
     schema = pa.schema(list(types.items()))
     tmp = out.with_name(out.name + ".tmp")
     with pq.ParquetWriter(tmp, schema) as writer:  # row groups of `batch` rows: memory stays flat

@@ -11,17 +11,22 @@ log = logging.getLogger("pbx_async.export")
 
 
 class Progress:
-    """Counts what the export did; subclasses show it."""
+    """Counts what the export did, silently; subclasses show it (override the ``on_*`` hooks).
+
+    result = await run_export(session, spec, Progress())   # what --quiet and --json use
+    print(result.summary["fetched_this_run"])
+    """
 
     def __init__(self) -> None:
         self.listed = self.detailed = self.recorded = self.failed = 0
         self.recorded_bytes = 0
-        self.chunks_total = self.chunks_done = 0
-        self.unit = "days"  # what a chunk is: a day of an export, a window of a shard
+        self.windows_total = self.windows_done = 0
+        self.unit = "days"  # what a window is: a day of a single export, or a shard
         self.started = time.monotonic()
 
-    def begin(self, chunks: int, details: bool, recordings: bool, *, unit: str = "days") -> None:
-        self.chunks_total, self.unit = chunks, unit
+    def begin(self, windows: int, details: bool, recordings: bool, *, unit: str = "days") -> None:
+        """The export starts: how many windows, and whether it fetches details and recordings."""
+        self.windows_total, self.unit = windows, unit
 
     def on_listed(self, count: int) -> None:
         self.listed += count
@@ -37,8 +42,9 @@ class Progress:
         self.failed += 1
         log.warning("%s of call %s failed: %s", what, call_uuid, error)
 
-    def on_chunk(self, label: str) -> None:
-        self.chunks_done += 1
+    def on_window(self, label: str) -> None:
+        """A window (a day, or a shard) is done."""
+        self.windows_done += 1
 
     def end(self) -> None:
         pass
@@ -49,7 +55,10 @@ class Progress:
 
 
 class LogProgress(Progress):
-    """One plain line per finished day and every few seconds; for logs and pipes."""
+    """One plain line per finished window and every few seconds; for logs and pipes.
+
+    await run_export(session, spec, LogProgress(sys.stderr, every=10.0))
+    """
 
     def __init__(self, stream: TextIO = sys.stderr, every: float = 5.0) -> None:
         super().__init__()
@@ -57,7 +66,7 @@ class LogProgress(Progress):
 
     def _line(self, prefix: str) -> None:
         self._stream.write(
-            f"{prefix}: {self.chunks_done}/{self.chunks_total} {self.unit}, {self.listed} calls listed, "
+            f"{prefix}: {self.windows_done}/{self.windows_total} {self.unit}, {self.listed} calls listed, "
             f"{self.detailed} details, {self.recorded} recordings ({self.recorded_bytes / 1e6:.1f} MB), "
             f"{self.failed} failures, {self.elapsed:.1f} s\n"
         )
@@ -69,13 +78,16 @@ class LogProgress(Progress):
         if time.monotonic() - self._last > self._every:
             self._line("progress")
 
-    def on_chunk(self, label: str) -> None:
-        super().on_chunk(label)
+    def on_window(self, label: str) -> None:
+        super().on_window(label)
         self._line(f"done {label}")
 
 
 class RichProgress(Progress):
-    """Live bars on a terminal: days, calls listed, details fetched, recordings with MB/s and ETA."""
+    """Live bars on a terminal: windows (days), calls listed, details fetched, recordings with MB/s and ETA.
+
+    await run_export(session, spec, RichProgress() if sys.stderr.isatty() else LogProgress())
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -101,10 +113,10 @@ class RichProgress(Progress):
         self._speed = TransferSpeedColumn()
         self._tasks: dict[str, Any] = {}
 
-    def begin(self, chunks: int, details: bool, recordings: bool, *, unit: str = "days") -> None:
-        super().begin(chunks, details, recordings, unit=unit)
+    def begin(self, windows: int, details: bool, recordings: bool, *, unit: str = "days") -> None:
+        super().begin(windows, details, recordings, unit=unit)
         self._bars.start()
-        self._tasks["days"] = self._bars.add_task(unit, total=chunks, extra="")
+        self._tasks["windows"] = self._bars.add_task(unit, total=windows, extra="")
         self._tasks["calls"] = self._bars.add_task("calls listed", total=None, extra="")
         if details:
             self._tasks["details"] = self._bars.add_task("details", total=None, extra="")
@@ -114,9 +126,8 @@ class RichProgress(Progress):
     def on_listed(self, count: int) -> None:
         super().on_listed(count)
         self._bars.update(self._tasks["calls"], completed=self.listed)
-        for name in ("details",):
-            if name in self._tasks:
-                self._bars.update(self._tasks[name], total=self.listed)
+        if "details" in self._tasks:
+            self._bars.update(self._tasks["details"], total=self.listed)
 
     def on_detailed(self) -> None:
         super().on_detailed()
@@ -131,9 +142,9 @@ class RichProgress(Progress):
         self.failed += 1
         self._bars.console.print(f"[yellow]{what} of call {call_uuid} failed:[/] {error}")
 
-    def on_chunk(self, label: str) -> None:
-        super().on_chunk(label)
-        self._bars.update(self._tasks["days"], completed=self.chunks_done, extra=label)
+    def on_window(self, label: str) -> None:
+        super().on_window(label)
+        self._bars.update(self._tasks["windows"], completed=self.windows_done, extra=label)
 
     def end(self) -> None:
         self._bars.stop()

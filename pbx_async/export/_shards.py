@@ -4,12 +4,14 @@
     for shard in shards:
         print(shard.to_json())          # one line each, for any runner
 
-    result = await run_shard(Shard.from_json(line), sink, Work(details=True))
+    shard = Shard.from_json(line)
+    async with session_for(shard) as session:
+        result = await run_shard(session, sink, shard, Work(details=True))
 
-A shard is a pure description: the account (its key named by an environment
-variable, never included), the window, and an estimate of its calls. Running
-one lists its window, upserts the calls and fetches the events and recordings
-the sink does not hold yet; running it again, or two overlapping shards at
+A shard is a pure description: the account (``AccountConfig``: its key named
+by an environment variable, never included), the ``Window``, and an estimate
+of its calls. Running one lists its window, upserts the calls and fetches the
+events and recordings the sink does not hold yet; running it again, or two overlapping shards at
 once, leaves every row exactly once. A shard whose window has ended is marked
 finished in the sink and skipped by later runs.
 """
@@ -30,9 +32,9 @@ from .._concurrency import first_leaf
 from .._errors import PbxError, ValidationError
 from .._session import PbxSession
 from ._accounts import AccountConfig
-from ._pipeline import Work, export_window
 from ._progress import Progress
-from ._sink import Account, Sink
+from ._window import Window, Work, export_window
+from .sinks import Account, Sink
 
 PAGE = 500
 ACCOUNTS_AT_ONCE = 8  # probed together; each with its own ``concurrency`` requests in flight
@@ -42,38 +44,26 @@ _FIELDS = ("account", "container_id", "tenant_id", "auth_env", "base_url", "utc_
 
 @attrs.frozen
 class Shard:
-    """One account's calls in one window (inclusive at both ends, whole seconds)."""
+    """One account's calls in one window; ``calls`` is what the plan's probe counted.
 
-    account: str
-    container_id: str
-    tenant_id: int
-    auth_env: str
-    base_url: str
-    utc_offset: int
-    start: datetime
-    end: datetime
-    calls: int | None = None  # what the probe counted when planned
+    Shard(AccountConfig("east", "123456", 0, "PBX_KEY_EAST"), Window(start, end))
+    """
+
+    account: AccountConfig
+    window: Window
+    calls: int | None = None
 
     @property
     def key(self) -> str:
         """Identifies the shard's work in the sink, whatever the offset its times are written in."""
-        span = f"{self.start.astimezone(UTC):%Y-%m-%dT%H:%M:%S}/{self.end.astimezone(UTC):%Y-%m-%dT%H:%M:%S}"
-        return f"{self.container_id}:{self.tenant_id}:{span}"
-
-    def config(self) -> AccountConfig:
-        """The account the shard belongs to."""
-        return AccountConfig(
-            self.account, self.container_id, self.tenant_id, self.auth_env, self.base_url, self.utc_offset
-        )
-
-    @property
-    def identity(self) -> Account:
-        return Account(self.container_id, self.tenant_id)
+        start, end = (f"{t.astimezone(UTC):%Y-%m-%dT%H:%M:%S}" for t in (self.window.start, self.window.end))
+        return f"{self.account.container_id}:{self.account.tenant_id}:{start}/{end}"
 
     def to_json(self) -> str:
         """The shard as one JSON line (what ``pbx-async plan`` prints and ``export --shard`` takes)."""
-        values = [self.account, self.container_id, self.tenant_id, self.auth_env, self.base_url, self.utc_offset,
-                  self.start.isoformat(), self.end.isoformat(), self.calls]  # fmt: skip
+        a = self.account
+        values = [a.name, a.container_id, a.tenant_id, a.auth_env, a.base_url, a.utc_offset,
+                  self.window.start.isoformat(), self.window.end.isoformat(), self.calls]  # fmt: skip
         return json.dumps(dict(zip(_FIELDS, values, strict=True)), separators=(",", ":"))
 
     @classmethod
@@ -103,14 +93,7 @@ class Shard:
         calls = data.get("calls")
         if calls is not None and (not isinstance(calls, int) or isinstance(calls, bool) or calls < 0):
             raise ValidationError("--shard: 'calls' must be a count")
-        return _shard(account, start, end, calls)
-
-
-def _shard(account: AccountConfig, start: datetime, end: datetime, calls: int | None) -> Shard:
-    return Shard(
-        account.name, account.container_id, account.tenant_id, account.auth_env, account.base_url,
-        account.utc_offset, start, end, calls,
-    )  # fmt: skip
+        return Shard(account, Window(start, end), calls)
 
 
 def _instant(name: str, value: Any) -> datetime:
@@ -125,7 +108,7 @@ def _instant(name: str, value: Any) -> datetime:
 
 def session_for(account: AccountConfig | Shard, **options: Any) -> PbxSession:
     """A session for the account, its key read from the environment variable the account names."""
-    config = account if isinstance(account, AccountConfig) else account.config()
+    config = account if isinstance(account, AccountConfig) else account.account
     return PbxSession(
         config.auth(), config.container_id, tenant_id=config.tenant_id, base_url=config.base_url,
         utc_offset=config.utc_offset, **options,
@@ -186,7 +169,7 @@ async def plan_shards(
                 tg.start_soon(plan_account, account)
     except BaseExceptionGroup as group:
         raise first_leaf(group) from None
-    return [s for a in accounts for s in sorted(found[a.name], key=lambda s: s.start)]
+    return [s for a in accounts for s in sorted(found[a.name], key=lambda s: s.window.start)]
 
 
 def _for_account(exc: BaseException, account: AccountConfig) -> BaseException:
@@ -201,7 +184,7 @@ async def _split(
 ) -> None:
     total = await _count(session, account, start, end)
     if total <= most or end - start < MIN_WINDOW:
-        out.append(_shard(account, start, end, total))
+        out.append(Shard(account, Window(start, end), total))
         return
     parts = max(2, math.ceil(total / most))
     seconds = int((end - start).total_seconds()) + 1
@@ -246,23 +229,25 @@ async def run_shard(
 ) -> ShardResult:
     """Run one shard into ``sink``; safe to run again, and beside shards that overlap it."""
     progress = progress or Progress()
-    if (session.container_id, session.tenant_id) != (shard.container_id, shard.tenant_id):
-        raise ValidationError(f"the session's account is not the shard's ({shard.container_id}/{shard.tenant_id})")
-    closed = shard.end < (now or datetime.now(UTC))
-    if closed and await sink.shard_done(shard.key):
+    config, window = shard.account, shard.window
+    account = Account(config.container_id, config.tenant_id)
+    if (session.container_id, session.tenant_id) != (account.container_id, account.tenant_id):
+        raise ValidationError(f"the session's account is not the shard's ({account.container_id}/{account.tenant_id})")
+    ended = window.ended_before(now or datetime.now(UTC))
+    if ended and await sink.shard_done(shard.key):
         return ShardResult(shard.key, True, True, 0, 0, 0, 0)
     work = attrs.evolve(
         work,
-        utc_offset=shard.utc_offset,
-        recordings=None if work.recordings is None else work.recordings / f"{shard.container_id}-{shard.tenant_id}",
+        utc_offset=config.utc_offset,
+        recordings=None if work.recordings is None else work.recordings / f"{config.container_id}-{config.tenant_id}",
     )
     progress.begin(1, work.details, work.recordings is not None, unit="windows")
     try:
-        failures = await export_window(session, sink, shard.identity, shard.start, shard.end, work, progress)
-        if closed and not failures:
-            await sink.mark_shard(shard.key, shard.identity, shard.start, shard.end)
-        progress.on_chunk(f"{shard.account} {shard.start.isoformat()}")
+        failures = await export_window(session, sink, account, window, work, progress)
+        if ended and not failures:
+            await sink.mark_shard(shard.key, account, window.start, window.end)
+        progress.on_window(f"{config.name} {window.start.isoformat()}")
     finally:
         progress.end()
-    finished = closed and not failures
+    finished = ended and not failures
     return ShardResult(shard.key, False, finished, progress.listed, progress.detailed, progress.recorded, failures)

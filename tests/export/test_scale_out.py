@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from pbx_async.export import Shard
 from pbx_async.testing import Simulator, serve_process
 
+pytestmark = pytest.mark.slow  # shard processes and a simulator process
 ACCOUNTS, CALLS, RECORDING_BYTES = 3, 1_200, 20_000
 KEYS = {f"PBX_KEY_{i}": "sim-secret-key" + (f"-{i}" if i else "") for i in range(ACCOUNTS)}
 ACCOUNTS_TOML = """

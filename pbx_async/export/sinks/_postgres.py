@@ -11,38 +11,51 @@ still meets a deadlock or serialization failure is run again.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
-from .._errors import SinkError, ValidationError
-from .._records.calls import CallDetails, CallSummary
-from .._records.recordings import RecordingFile
+from ..._errors import SinkError, ValidationError
+from ..._records.calls import CallDetails, CallSummary
+from ..._records.recordings import RecordingFile
 from . import _schema
-from ._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, EVENT_COLUMNS
-from ._sink import Account, after, redact_url
-from ._sqlite import call_row, event_row
+from ._protocol import Account
 
 _MIGRATION_LOCK = 0x70627861  # "pbxa": one migrator at a time across processes
 _ATTEMPTS = 5
 T = TypeVar("T")
 
 
-def _upsert(table: str, names: Sequence[str], key: str) -> str:
-    values = ", ".join(f"${i}" for i in range(1, len(names) + 1))
-    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != key)
-    return (
-        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({values}) "  # noqa: S608 - fixed names
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    )
+def _numbered(statement: str) -> str:
+    """asyncpg's placeholders: ``?`` -> ``$1``, ``$2``, ... (the shared statements hold no literal ``?``)."""
+    number = itertools.count(1)
+    return re.sub(r"\?", lambda _: f"${next(number)}", statement)
 
 
-_CALLS_SQL = _upsert("calls", (*CALL_COLUMNS, *ACCOUNT_COLUMNS), "uuid")
-_EVENTS_SQL = _upsert("events", EVENT_COLUMNS, "uuid")
-_DONE_SQL = "UPDATE calls SET details_done = TRUE WHERE uuid = ANY($1::text[])"
-_RECORDING_SQL = _upsert("recordings", ("call_uuid", "path", "size", "sha256"), "call_uuid")
-_SHARD_SQL = _upsert("export_shards", ("key", "container_id", "tenant_id", "start", "end_", "finished_at"), "key")
+_UPSERT_CALL = _numbered(_schema.UPSERT_CALL)
+_UPSERT_EVENT = _numbered(_schema.UPSERT_EVENT)
+_DETAILS_DONE = _numbered(_schema.DETAILS_DONE)
+_UPSERT_RECORDING = _numbered(_schema.UPSERT_RECORDING)
+_UPSERT_SHARD = _numbered(_schema.UPSERT_SHARD)
+_SHARD_DONE = _numbered(_schema.SHARD_DONE)
+_NEEDING_DETAILS = _numbered(_schema.NEEDING_DETAILS)
+_NEEDING_RECORDINGS = _numbered(_schema.NEEDING_RECORDINGS)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ``***`` (for messages)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "the sink URL"  # unparsable: nothing of it is repeated
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
 
 
 class PostgresSink:
@@ -65,7 +78,7 @@ class PostgresSink:
         except RuntimeError:
             raise ValidationError("the PostgreSQL sink runs on asyncio (asyncpg has no Trio support)") from None
         try:
-            import asyncpg
+            import asyncpg  # an optional extra: imported only when a PostgreSQL sink is asked for
         except ImportError:
             raise ValidationError("the PostgreSQL sink needs asyncpg: pip install 'pbx-async[postgresql]'") from None
         where = redact_url(url)
@@ -86,24 +99,21 @@ class PostgresSink:
             async with self._conn.transaction():
                 await self._conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
                 await self._conn.execute(_schema.VERSION_TABLE)
-                version = await self._conn.fetchval("SELECT max(version) FROM schema_version") or 0
-                for number, statements in _schema.pending(int(version), "postgresql", self._where):
-                    for statement in statements:
-                        await self._conn.execute(statement)
-                    await self._conn.execute("DELETE FROM schema_version")
-                    await self._conn.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
+                version = await self._conn.fetchval(_schema.VERSION_QUERY) or 0
+                for statement in _schema.upgrade(int(version), "postgresql", self._where):
+                    await self._conn.execute(statement)
 
         await self._run(migrate)
 
     async def version(self) -> int:
-        return int(await self._conn.fetchval("SELECT max(version) FROM schema_version"))
+        return int(await self._conn.fetchval(_schema.VERSION_QUERY))
 
     async def close(self) -> None:
         await self._conn.close()
 
     async def _run(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run a transaction, again after a deadlock or serialization failure; errors typed and scrubbed."""
-        import asyncpg
+        import asyncpg  # present: connect() imported it
 
         for attempt in range(_ATTEMPTS):
             try:
@@ -118,65 +128,48 @@ class PostgresSink:
     # -- the Sink protocol -----------------------------------------------------------------------------
 
     async def upsert_calls(self, account: Account, calls: Sequence[CallSummary]) -> None:
-        rows = sorted(((*call_row(c), account.container_id, account.tenant_id) for c in calls), key=_key)
+        rows = sorted((_schema.call_row(account, c) for c in calls), key=_key)
 
         async def write() -> None:
             async with self._conn.transaction():
-                await self._conn.executemany(_CALLS_SQL, rows)
+                await self._conn.executemany(_UPSERT_CALL, rows)
 
         await self._run(write)
 
     async def save_details(self, batch: Sequence[CallDetails]) -> None:
-        rows = sorted((event_row(d.call.uuid, e) for d in batch for e in d.events), key=_key)
-        uuids = sorted(d.call.uuid for d in batch)
+        rows = sorted((_schema.event_row(d.call.uuid, e) for d in batch for e in d.events), key=_key)
+        uuids = sorted((d.call.uuid,) for d in batch)
 
         async def write() -> None:
             async with self._conn.transaction():
                 if rows:
-                    await self._conn.executemany(_EVENTS_SQL, rows)
-                await self._conn.execute(_DONE_SQL, uuids)
+                    await self._conn.executemany(_UPSERT_EVENT, rows)
+                await self._conn.executemany(_DETAILS_DONE, uuids)
 
         await self._run(write)
 
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
-        await self._run(lambda: self._conn.execute(_RECORDING_SQL, call_uuid, str(rec.path), rec.size, rec.sha256))
+        await self._run(lambda: self._conn.execute(_UPSERT_RECORDING, *_schema.recording_row(call_uuid, rec)))
 
     async def calls_needing_details(self, account: Account, start: datetime, end: datetime) -> list[str]:
-        query = (
-            "SELECT uuid FROM calls WHERE NOT details_done AND container_id = $1 AND tenant_id = $2 "
-            "AND date >= $3 AND date < $4 ORDER BY date"
-        )
-        rows = await self._run(
-            lambda: self._conn.fetch(query, account.container_id, account.tenant_id, start, after(end))
-        )
+        rows = await self._run(lambda: self._conn.fetch(_NEEDING_DETAILS, *_schema.window(account, start, end)))
         return [r[0] for r in rows]
 
     async def calls_needing_recordings(self, account: Account, start: datetime, end: datetime) -> list[tuple[str, str]]:
-        query = (
-            "SELECT c.uuid, c.recording_url FROM calls c LEFT JOIN recordings r ON r.call_uuid = c.uuid "
-            "WHERE c.recorded AND c.recording_url IS NOT NULL AND r.call_uuid IS NULL "
-            "AND c.container_id = $1 AND c.tenant_id = $2 AND c.date >= $3 AND c.date < $4 ORDER BY c.date"
-        )
-        rows = await self._run(
-            lambda: self._conn.fetch(query, account.container_id, account.tenant_id, start, after(end))
-        )
+        rows = await self._run(lambda: self._conn.fetch(_NEEDING_RECORDINGS, *_schema.window(account, start, end)))
         return [(r[0], r[1]) for r in rows]
 
     async def shard_done(self, key: str) -> bool:
-        found = await self._run(lambda: self._conn.fetchval("SELECT 1 FROM export_shards WHERE key = $1", key))
-        return found is not None
+        return await self._run(lambda: self._conn.fetchval(_SHARD_DONE, key)) is not None
 
     async def mark_shard(self, key: str, account: Account, start: datetime, end: datetime) -> None:
-        now = datetime.now(UTC)
-        await self._run(
-            lambda: self._conn.execute(_SHARD_SQL, key, account.container_id, account.tenant_id, start, end, now)
-        )
+        row = _schema.shard_row(key, account, start, end)
+        await self._run(lambda: self._conn.execute(_UPSERT_SHARD, *row))
 
-    async def counts(self) -> dict[str, int]:
-        return {
-            table: int(await self._conn.fetchval(f"SELECT count(*) FROM {table}"))  # noqa: S608 - fixed names
-            for table in ("calls", "events", "recordings")
-        }
+    # -- reading back --------------------------------------------------------------------------------
+
+    async def counts(self) -> _schema.Counts:
+        return _schema.Counts.from_row(await self._run(lambda: self._conn.fetchrow(_schema.COUNTS_QUERY)))
 
 
 def _key(row: tuple[Any, ...]) -> str:

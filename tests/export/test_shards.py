@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pbx_async import AuthenticationError, ValidationError
-from pbx_async.export import AccountConfig, Shard, load_accounts, plan_shards
+from pbx_async.export import AccountConfig, Shard, Window, load_accounts, plan_shards
 from pbx_async.export._accounts import parse_accounts
 from pbx_async.testing import Simulator, serve
 
@@ -80,10 +80,12 @@ def test_the_key_comes_from_the_named_variable(monkeypatch: pytest.MonkeyPatch) 
     assert account.auth() == "the-key"
 
 
+EAST = AccountConfig("east", "123456", 0, "PBX_KEY_EAST", "https://pbx.example/", -300)
 SHARD = Shard(
-    "east", "123456", 0, "PBX_KEY_EAST", "https://pbx.example/", -300,
-    datetime.fromisoformat("2026-11-01T00:00:00-05:00"), datetime.fromisoformat("2026-11-01T11:59:59-05:00"), 812,
-)  # fmt: skip
+    EAST,
+    Window(datetime.fromisoformat("2026-11-01T00:00:00-05:00"), datetime.fromisoformat("2026-11-01T11:59:59-05:00")),
+    812,
+)
 
 
 def test_shard_line_round_trips_and_names_no_secret() -> None:
@@ -142,18 +144,17 @@ async def test_plan_covers_the_range_once_in_windows_of_a_few_pages(monkeypatch:
         shards = await plan_shards(accounts, date(2026, 10, 20), date(2026, 11, 3), pages=1, now=now)
         probes = sim.stats["requests /api/call_list.php"] - before
     for account, config in zip(sim.all_accounts(), accounts, strict=True):
-        mine = [s for s in shards if s.account == config.name]
+        mine = [s for s in shards if s.account == config]
+        windows = [s.window for s in mine]
         offset = timedelta(minutes=config.utc_offset)
-        assert all(s.utc_offset == config.utc_offset for s in mine)
-        assert all(s.start.utcoffset() == s.end.utcoffset() == offset for s in mine)  # written in its offset
+        assert all(w.start.utcoffset() == w.end.utcoffset() == offset for w in windows)  # written in its offset
         # Contiguous, no overlap, from the first second to the last of the range in the account's offset.
-        assert mine[0].start.replace(tzinfo=None) == datetime(2026, 10, 20)
-        assert mine[0].start.utcoffset() == timedelta(minutes=config.utc_offset)
-        assert mine[-1].end.replace(tzinfo=None) == datetime(2026, 11, 3, 23, 59, 59)
-        for a, b in itertools.pairwise(mine):
+        assert windows[0].start.replace(tzinfo=None) == datetime(2026, 10, 20)
+        assert windows[-1].end.replace(tzinfo=None) == datetime(2026, 11, 3, 23, 59, 59)
+        for a, b in itertools.pairwise(windows):
             assert b.start - a.end == timedelta(seconds=1)
         # "now" starts a shard of its own, so everything before it can be finished once.
-        assert any(s.start == now for s in mine)
+        assert any(w.start == now for w in windows)
         assert all(s.calls is not None and s.calls <= 500 for s in mine)
         assert sum(s.calls or 0 for s in mine) == len(account)
     # Cheap: one probe a shard plus the windows that had to be cut.
@@ -181,6 +182,7 @@ async def test_a_refused_key_names_its_account(monkeypatch: pytest.MonkeyPatch) 
     assert "not-the-key" not in str(caught.value)
 
 
+@pytest.mark.slow
 def test_plan_command_refuses_a_missing_key_before_any_request(tmp_path: Path) -> None:
     config = tmp_path / "accounts.toml"
     config.write_text('[[account]]\nname = "east"\ncontainer_id = "123456"\nauth_env = "NOT_SET_ANYWHERE"\n')

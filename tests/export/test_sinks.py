@@ -1,6 +1,6 @@
 """The two sinks: one schema in step, migrations (old files, concurrent processes), shards run into each.
 
-PostgreSQL tests use the server of tests/postgres.py (``.ci/run`` starts one).
+PostgreSQL tests use the server of tests/postgres.py (``.ci/run`` starts one, or the tests start a throwaway one).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import psycopg
 import pytest
 
 from pbx_async import RetryPolicy, SinkError, ValidationError
-from pbx_async.export import Account, Shard, Work, _schema, open_sink, run_shard
-from pbx_async.export._postgres import PostgresSink
-from pbx_async.export._sqlite import SqliteSink
+from pbx_async.export import Account, AccountConfig, Shard, Window, Work, open_sink, run_shard
+from pbx_async.export.sinks import _schema
+from pbx_async.export.sinks._postgres import PostgresSink
+from pbx_async.export.sinks._sqlite import SqliteSink
 from pbx_async.testing import Faults, Simulator
 
 pytestmark = pytest.mark.anyio
@@ -93,7 +94,7 @@ async def test_both_sinks_have_the_same_tables_and_columns(postgres_url: str, tm
         assert sqlite_columns(tmp_path / "calls.sqlite") == expected
         assert postgres_columns(postgres_url) == expected
         assert isinstance(sqlite, SqliteSink) and isinstance(postgres, PostgresSink)
-        assert sqlite.version() == await postgres.version() == _schema.VERSION
+        assert await sqlite.version() == await postgres.version() == _schema.VERSION
     finally:
         await sqlite.close()
         await postgres.close()
@@ -112,13 +113,13 @@ async def test_an_export_file_from_before_versioning_is_migrated_in_place(tmp_pa
     db.close()
     sink = SqliteSink(path)
     try:
-        assert sink.version() == _schema.VERSION
-        assert sink.counts()["calls"] == 1 and sink.chunk_done("a")  # nothing lost
+        assert await sink.version() == _schema.VERSION
+        assert (await sink.counts()).calls == 1 and sink.day_done("a")  # nothing lost
         assert sqlite_columns(path)["calls"][-2:] == ["container_id", "tenant_id"]
     finally:
         await sink.close()
     again = SqliteSink(path)  # opening a current file changes nothing
-    assert again.version() == _schema.VERSION
+    assert await again.version() == _schema.VERSION
     await again.close()
 
 
@@ -174,18 +175,17 @@ async def test_bad_sink_urls_are_refused(url: str) -> None:
 
 
 def shard_of(sim: Simulator, start: str, end: str) -> Shard:
-    return Shard("main", sim.container_id, sim.tenant_id, "UNUSED", sim.public_url, 0,
-                 datetime.fromisoformat(start), datetime.fromisoformat(end))  # fmt: skip
+    account = AccountConfig("main", sim.container_id, sim.tenant_id, "UNUSED", sim.public_url, 0)
+    return Shard(account, Window(datetime.fromisoformat(start), datetime.fromisoformat(end)))
 
 
 async def stored(sink: Any) -> tuple[set[str], int, int]:
     if isinstance(sink, SqliteSink):
         uuids = {r[0] for r in sink.db.execute("SELECT uuid FROM calls WHERE details_done = 1")}
-        counts = sink.counts()
     else:
         uuids = {r[0] for r in await sink._conn.fetch("SELECT uuid FROM calls WHERE details_done")}
-        counts = await sink.counts()
-    return uuids, counts["events"], counts["calls"]
+    counts = await sink.counts()
+    return uuids, counts.events, counts.calls
 
 
 @pytest.mark.parametrize(
@@ -213,7 +213,7 @@ async def test_a_shard_twice_at_once_and_an_overlapping_one_store_each_row_once(
     async with anyio.create_task_group() as tg:
         for shard in (a, a, b):
             tg.start_soon(run, shard)
-    window = [c for c in sim.truth_calls() if a.start <= c.date <= b.end]
+    window = [c for c in sim.truth_calls() if a.window.start <= c.date <= b.window.end]
     sink = await open_sink(url)
     try:
         uuids, events, calls = await stored(sink)

@@ -21,6 +21,7 @@ import pytest
 
 from pbx_async.testing import Simulator, serve
 
+pytestmark = pytest.mark.slow  # every test runs the command as a process
 WINDOW = ["--from", "2026-10-28", "--to", "2026-11-02"]
 
 

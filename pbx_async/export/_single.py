@@ -1,0 +1,205 @@
+"""A single export: one account, a window a day, into one SQLite file (and a rendered file), resumable.
+
+The SQLite store is the checkpoint: it records the export's request and every
+day finished, so a rerun after any interruption skips those days and fetches
+only what is missing. A day that has not ended yet ("today") is split at the
+minute: the part before is finished once, the part after is listed again at
+the end of every run, since calls keep arriving in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._errors import ValidationError
+from .._session import PbxSession
+from ._formats import FORMATS, render, require_parquet
+from ._progress import Progress
+from ._window import Window, Work, export_window
+from .sinks import Account
+from .sinks._schema import Counts
+from .sinks._sqlite import SqliteSink
+
+
+def _path(value: str | os.PathLike[str]) -> Path:
+    return Path(value)
+
+
+def _optional_path(value: str | os.PathLike[str] | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+@attrs.frozen
+class ExportSpec:
+    """What to export and where.
+
+        ExportSpec(date(2026, 8, 1), date(2026, 10, 31), out="calls.sqlite", details=True)
+
+    ``filters`` are ``iter_calls`` keywords. ``recordings`` is a folder, or
+    None for no recordings. The store (the output itself for ``sqlite``,
+    ``OUT.export.sqlite`` beside it otherwise) is the checkpoint a rerun
+    resumes from.
+    """
+
+    first: date
+    last: date
+    out: Path = attrs.field(converter=_path)
+    format: str = "sqlite"
+    details: bool = False
+    recordings: Path | None = attrs.field(default=None, converter=_optional_path)
+    utc_offset: int = 0
+    filters: dict[str, Any] = attrs.field(factory=dict)
+    concurrency: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValidationError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.first > self.last:
+            raise ValidationError(f"--from ({self.first}) is after --to ({self.last})")
+        if self.format == "parquet":
+            try:
+                require_parquet()
+            except ImportError as exc:
+                raise ValidationError(str(exc)) from None
+
+    @property
+    def store_path(self) -> Path:
+        return self.out if self.format == "sqlite" else self.out.with_name(self.out.name + ".export.sqlite")
+
+    @property
+    def work(self) -> Work:
+        """What each day of the export fetches besides its calls."""
+        return Work(self.details, self.recordings, self.concurrency, self.utc_offset, self.filters)
+
+    def fingerprint(self) -> str:
+        """What must match for a rerun to resume this export's store."""
+        return json.dumps(
+            {
+                "from": self.first.isoformat(),
+                "to": self.last.isoformat(),
+                "utc_offset": self.utc_offset,
+                "filters": {
+                    k: v if isinstance(v, str | int | bool) else str(v) for k, v in sorted(self.filters.items())
+                },
+                "details": self.details,
+                "recordings": str(self.recordings) if self.recordings else None,
+            },
+            sort_keys=True,
+        )
+
+
+@attrs.frozen
+class ExportResult:
+    """What an export left: counts from the store, failures of this run, the files written."""
+
+    calls: int
+    events: int
+    recordings: int
+    failures: int
+    files: tuple[Path, ...]
+    summary: dict[str, Any]
+
+
+def days(first: date, last: date, utc_offset: int, now: datetime) -> Iterator[Window]:
+    """A window a day from ``first`` to ``last``; the day holding ``now`` splits at the minute."""
+    tz = timezone(timedelta(minutes=utc_offset))
+    now = _minute(now, utc_offset)
+    day = first
+    while day <= last:
+        start = datetime.combine(day, time(0, 0, 0), tz)
+        end = datetime.combine(day, time(23, 59, 59), tz)
+        if start < now <= end:
+            yield Window(start, now - timedelta(seconds=1))
+            yield Window(now, end)
+        else:
+            yield Window(start, end)
+        day += timedelta(days=1)
+
+
+def _minute(now: datetime, utc_offset: int) -> datetime:
+    """Where ``days`` splits today: ``now`` in the export's offset, down to the minute."""
+    return now.astimezone(timezone(timedelta(minutes=utc_offset))).replace(second=0, microsecond=0)
+
+
+def _key(day: Window) -> str:
+    """How the store names a finished day (or the finished part of today)."""
+    return f"{day.start.isoformat()}/{day.end.isoformat()}"
+
+
+async def run_export(
+    session: PbxSession, spec: ExportSpec, progress: Progress | None = None, *, now: datetime | None = None
+) -> ExportResult:
+    """Run (or resume) an export; safe to interrupt at any point and run again.
+
+    result = await run_export(session, ExportSpec(date(2026, 11, 1), date(2026, 11, 30), out="nov.sqlite"))
+    """
+    progress = progress or Progress()
+    spec.out.parent.mkdir(parents=True, exist_ok=True)
+    store = SqliteSink(spec.store_path)
+    try:
+        recorded = store.meta("spec")
+        if recorded is not None and recorded != spec.fingerprint():
+            raise ValidationError(
+                f"{spec.store_path} holds a different export ({recorded}); "
+                "delete it, or choose another --out, to start a new one"
+            )
+        store.set_meta("spec", spec.fingerprint())
+        split = _minute(now or datetime.now(UTC), spec.utc_offset)
+        windows = list(days(spec.first, spec.last, spec.utc_offset, split))
+        account = Account(session.container_id, session.tenant_id)
+        progress.begin(len(windows), spec.details, spec.recordings is not None)
+        failures = 0
+        for day in windows:
+            ended = day.ended_before(split)
+            label = day.start.date().isoformat() + ("" if ended else " (open)")
+            if ended and store.day_done(_key(day)):
+                progress.on_window(label + " (already done)")
+                continue
+            failed = await export_window(session, store, account, day, spec.work, progress)
+            failures += failed
+            if ended and not failed:
+                store.mark_day(_key(day), day.end)
+            progress.on_window(label)
+        for day in windows:  # last, the part of today still open: calls arrived while we worked
+            if not day.ended_before(split):
+                failures += await export_window(session, store, account, day, spec.work, progress)
+        files = [spec.out] if spec.format == "sqlite" else render(store, spec.format, spec.out, details=spec.details)
+        counts = await store.counts()
+        return ExportResult(
+            calls=counts.calls,
+            events=counts.events,
+            recordings=counts.recordings,
+            failures=failures,
+            files=tuple(files),
+            summary=_summary(counts, progress, failures),
+        )
+    finally:
+        progress.end()
+        await store.close()
+
+
+def _summary(counts: Counts, progress: Progress, failures: int) -> dict[str, Any]:
+    """The final report: counts by direction, answered, voicemail, failures, elapsed time."""
+    return {
+        "calls": counts.calls,
+        "by_direction": {"inbound": counts.inbound, "outbound": counts.outbound, "internal": counts.internal},
+        "answered": counts.answered,
+        "voicemail": counts.voicemail,
+        "events": counts.events,
+        "recordings": counts.recordings,
+        "recording_bytes": counts.recording_bytes,
+        "failures": failures,
+        "fetched_this_run": {
+            "calls_listed": progress.listed,
+            "details": progress.detailed,
+            "recordings": progress.recorded,
+        },
+        "elapsed_seconds": round(progress.elapsed, 2),
+    }

@@ -1,0 +1,154 @@
+"""The window job, shared by a single export (a window a day) and a shard (one window).
+
+A ``Window`` is a span of one account's calls; ``Work`` says what to fetch
+for it besides the calls themselves. ``export_window`` lists the window's
+calls into the sink, then fetches the events and recordings the sink does
+not hold yet, so running it again only fetches what is missing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._download import file_name_from_url
+from .._errors import ValidationError
+from .._fanout import FailedCall, FanOut
+from .._records.calls import CallDetails
+from .._session import PbxSession
+from ._progress import Progress
+from .sinks import Account, Sink
+
+LIST_BATCH = 500  # calls a transaction while listing
+DETAILS_BATCH = 50  # calls' events a transaction: a kill loses at most these, fetched again on rerun
+
+
+def _aware(_: Any, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(f"a window's {attribute.name} must be an aware datetime (with a UTC offset)")
+
+
+@attrs.frozen
+class Window:
+    """A span of time, inclusive at both ends, in whole seconds (a call at 23:59:59.5 is inside a day).
+
+    Window(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, 23, 59, 59, tzinfo=UTC))
+    """
+
+    start: datetime = attrs.field(validator=_aware)
+    end: datetime = attrs.field(validator=_aware)
+
+    def __attrs_post_init__(self) -> None:
+        if self.start > self.end:
+            raise ValidationError(f"a window's start ({self.start}) is after its end ({self.end})")
+
+    def ended_before(self, now: datetime) -> bool:
+        """Whether the window is over at ``now``: then no call can still arrive in it, and once done it stays done."""
+        return self.end < now
+
+
+@attrs.frozen
+class Work:
+    """What an export fetches for a window besides the calls themselves, and how.
+
+        Work(details=True, recordings=Path("recordings"), concurrency=32)
+
+    ``recordings`` is a folder (None: no recordings); ``concurrency`` is the
+    requests in flight for details and for recordings (None: the session's
+    ``max_concurrency``); ``filters`` are ``iter_calls`` keywords.
+    """
+
+    details: bool = False
+    recordings: Path | None = None
+    concurrency: int | None = None
+    utc_offset: int = 0
+    filters: dict[str, Any] = attrs.field(factory=dict)
+
+
+async def export_window(
+    session: PbxSession, sink: Sink, account: Account, window: Window, work: Work, progress: Progress
+) -> int:
+    """List the window's calls into ``sink``, then fetch what it lacks; returns how many calls failed."""
+    batch = []
+    calls = session.iter_calls(from_date=window.start, to_date=window.end, utc_offset=work.utc_offset, **work.filters)
+    async with calls:
+        async for call in calls:
+            batch.append(call)
+            if len(batch) == LIST_BATCH:
+                await sink.upsert_calls(account, batch)
+                progress.on_listed(len(batch))
+                batch = []
+    if batch:
+        await sink.upsert_calls(account, batch)
+        progress.on_listed(len(batch))
+    failures = 0
+    if work.details:
+        pending = await sink.calls_needing_details(account, window.start, window.end)
+        failures += await _details(session, sink, pending, work.concurrency, progress)
+    if work.recordings is not None:
+        missing = await sink.calls_needing_recordings(account, window.start, window.end)
+        failures += await _recordings(session, sink, missing, work.recordings, work.concurrency, progress)
+    return failures
+
+
+async def _details(
+    session: PbxSession, sink: Sink, pending: list[str], concurrency: int | None, progress: Progress
+) -> int:
+    failures = 0
+    done: list[CallDetails] = []
+
+    async def flush() -> None:
+        await sink.save_details(done)
+        for _ in done:
+            progress.on_detailed()
+        done.clear()
+
+    async with session.iter_call_details(pending, concurrency=concurrency, on_error="return") as results:
+        async for item in results:
+            if isinstance(item, FailedCall):
+                failures += 1
+                progress.on_failed("details", item.call_uuid, item.error)
+            else:
+                done.append(item)
+                if len(done) == DETAILS_BATCH:
+                    await flush()
+    if done:
+        await flush()
+    return failures
+
+
+async def _recordings(
+    session: PbxSession,
+    sink: Sink,
+    missing: list[tuple[str, str]],
+    folder: Path,
+    concurrency: int | None,
+    progress: Progress,
+) -> int:
+    failures = 0
+
+    async def fetch(item: tuple[str, str]) -> tuple[str, Any]:
+        uuid, url = item
+        return uuid, await session.download_recording(file_name_from_url(url, f"{uuid}.wav"), folder)
+
+    downloads = FanOut(
+        missing,
+        fetch,
+        width=concurrency or session.max_concurrency,
+        ordered=False,
+        on_error="return",
+        name_of=lambda item: item[0],
+    )
+    async with downloads:
+        async for done in downloads:
+            if isinstance(done, FailedCall):
+                failures += 1
+                progress.on_failed("recording", done.call_uuid, done.error)
+            else:
+                uuid, rec = done
+                await sink.save_recording(uuid, rec)
+                progress.on_recorded(rec.size)
+    return failures

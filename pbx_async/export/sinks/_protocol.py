@@ -1,0 +1,58 @@
+"""What the export needs of a database (``Sink``), and the account a stored call belongs to.
+
+Every write is an upsert keyed by UUID, so any number of reruns and
+overlapping shards converge on each call, event and recording exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from ..._records.calls import CallDetails, CallSummary
+from ..._records.recordings import RecordingFile
+
+
+@attrs.frozen
+class Account:
+    """Which PBX account rows come from: stored with every call.
+
+    await sink.upsert_calls(Account("123456", tenant_id=0), calls)
+    """
+
+    container_id: str
+    tenant_id: int = 0
+
+
+class Sink(Protocol):
+    """What the export needs of a database; windows are inclusive at both ends, in whole seconds.
+
+    sink = await open_sink("sqlite:///calls.sqlite")
+    """
+
+    async def upsert_calls(self, account: Account, calls: Sequence[CallSummary]) -> None:
+        """Insert or update calls (one transaction)."""
+
+    async def save_details(self, batch: Sequence[CallDetails]) -> None:
+        """Each call's events and its ``details_done`` flag (one transaction for the batch)."""
+
+    async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
+        """The downloaded file's path, size and checksum."""
+
+    async def calls_needing_details(self, account: Account, start: datetime, end: datetime) -> list[str]:
+        """UUIDs of the account's calls in the window whose events are not stored yet."""
+
+    async def calls_needing_recordings(self, account: Account, start: datetime, end: datetime) -> list[tuple[str, str]]:
+        """(UUID, recording URL) of the account's recorded calls in the window without a stored file."""
+
+    async def shard_done(self, key: str) -> bool:
+        """Whether the shard with this key finished (closed windows only)."""
+
+    async def mark_shard(self, key: str, account: Account, start: datetime, end: datetime) -> None:
+        """Record a closed shard as finished."""
+
+    async def close(self) -> None:
+        """Release the connection."""
