@@ -25,14 +25,16 @@ from ._errors import (
     ResponseFormatError,
     ServerError,
     SinkError,
+    StorageError,
     TransientServerError,
     ValidationError,
 )
 from ._fanout import FailedCall, FanOut
+from ._journey import CallJourney, call_journey
 from ._pagination import CallIterator, PageIterator
 from ._query import CallFilters
 from ._records.calls import CallDetails, CallDirection, CallPage, CallSummary, InternalApp, IvrEventType
-from ._records.recordings import RecordingFile
+from ._records.recordings import RecordingFile, RecordingRef
 from ._retry import RetryPolicy
 from ._session import PbxSession
 from .events import *  # noqa: F403 - Event, UnknownEvent, event_class and the 98 event classes
@@ -51,6 +53,7 @@ __all__ = [
     "CallDirection",
     "CallFilters",
     "CallIterator",
+    "CallJourney",
     "CallNotFoundError",
     "CallPage",
     "CallSummary",
@@ -67,10 +70,13 @@ __all__ = [
     "RateLimitedError",
     "ResponseFormatError",
     "RecordingFile",
+    "RecordingRef",
     "RetryPolicy",
     "ServerError",
     "SinkError",
+    "StorageError",
     "TransientServerError",
     "ValidationError",
+    "call_journey",
     *_event_names,
 ]

@@ -31,6 +31,32 @@ class PaginationDriftError(PbxError):
     """The call list changed while it was being paged and a consistent scan could not be had."""
 
 
+class StorageError(PbxError, OSError):
+    """A file could not be written or read where the library was asked to put it.
+
+    Also an ``OSError``, so ``except OSError`` still catches it; the message names
+    the path and what to do.
+    """
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, doing: str) -> StorageError:
+        """The error for ``exc``, met while ``doing`` (a phrase naming the path)."""
+        reason = exc.strerror or type(exc).__name__
+        advice = {
+            28: "free some disk space",  # ENOSPC
+            13: "check the folder's permissions",  # EACCES
+            30: "choose a writable folder",  # EROFS
+            20: "a part of the path is a file, not a folder",  # ENOTDIR
+            21: "the path is a folder, not a file",  # EISDIR
+        }.get(exc.errno or 0, "check the path")
+        error = cls(exc.errno or 0, f"{doing}: {reason}; {advice}")
+        error.filename = exc.filename
+        return error
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 class SinkError(PbxError):
     """The export's database refused or lost a write (the message never holds a password)."""
 

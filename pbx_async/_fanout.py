@@ -17,7 +17,7 @@ import math
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Generic, Literal, TypeVar
+from typing import Final, Generic, Literal, TypeVar
 
 import anyio
 import attrs
@@ -30,6 +30,13 @@ from ._errors import PbxError
 K = TypeVar("K")
 R = TypeVar("R")
 OnError = Literal["raise", "return"]
+
+
+class Skipped:
+    """What a job returns for an item that has nothing to do (a call without a recording, say)."""
+
+
+SKIPPED: Final = Skipped()
 
 
 @attrs.frozen
@@ -46,14 +53,23 @@ class FailedCall:
 
 
 class _Slot(Generic[K, R]):
-    __slots__ = ("done", "error", "key", "result")
+    __slots__ = ("done", "error", "key", "result", "skipped")
 
     def __init__(self, key: K, ordered: bool) -> None:
         self.key = key
         # Only an ordered consumer waits on a slot; an unordered one gets it when it is done.
         self.done = anyio.Event() if ordered else None
         self.result: R | FailedCall | None = None
-        self.error: PbxError | None = None
+        self.error: Exception | None = None
+        self.skipped = False
+
+    def outcome(self) -> R | FailedCall:
+        """The result, or the job's own exception raised as itself."""
+        if self.error is not None:
+            raise self.error
+        if self.result is None:  # a job that neither returned nor raised: cannot happen, say so plainly
+            raise RuntimeError(f"fan-out job for {self.key!r} ended without a result")
+        return self.result
 
 
 class _Sync(Generic[K]):
@@ -83,14 +99,13 @@ class FanOut(Generic[K, R]):
     def __init__(
         self,
         source: Iterable[K] | AsyncIterable[K],
-        work: Callable[[K], Awaitable[R]],
+        work: Callable[[K], Awaitable[R | Skipped]],
         *,
         width: int,
         ordered: bool,
         on_error: OnError,
         name_of: Callable[[K], str],
         widen: Callable[[int], Callable[[], None]] | None = None,
-        skip: Callable[[K], bool] | None = None,
     ) -> None:
         self._source, self._work, self._width = source, work, width
         self._ordered, self._on_error, self._name_of, self._widen = ordered, on_error, name_of, widen
@@ -100,8 +115,7 @@ class FanOut(Generic[K, R]):
         self._receive: MemoryObjectReceiveStream[_Slot[K, R]] | None = None
         self._outstanding = anyio.Semaphore(2 * width, fast_acquire=True)  # in flight + finished, not yet taken
         self._narrow: Callable[[], None] | None = None
-        self._skip = skip
-        self.skipped = 0  # items ``skip`` passed over (calls without a recording, say)
+        self.skipped = 0  # items whose job had nothing to do (calls without a recording, say)
 
     # -- the sliding window (async with) -------------------------------------------------------
 
@@ -142,8 +156,6 @@ class FanOut(Generic[K, R]):
             # Closing the streams lets the workers drain and stop, and an ordered consumer see
             # the end; a broken stream means the consumer has left and the workers with it.
             async for key in _aiter(self._source):
-                if self._skipping(key):
-                    continue
                 await self._outstanding.acquire()
                 slot: _Slot[K, R] = _Slot(key, self._ordered)
                 if self._ordered:
@@ -170,26 +182,31 @@ class FanOut(Generic[K, R]):
                 except anyio.EndOfStream:
                     return
                 await self._settle(slot)
-                if results is not None:
+                if results is None:
+                    continue
+                if slot.skipped:
+                    self._outstanding.release()  # nothing to hand over
+                else:
                     results.send_nowait(slot)  # unordered: handed over as it finishes
 
     async def _settle(self, slot: _Slot[K, R]) -> None:
         try:
-            slot.result = await self._work(slot.key)
+            result = await self._work(slot.key)
+            if isinstance(result, Skipped):
+                slot.skipped = True
+                self.skipped += 1
+            else:
+                slot.result = result
         except PbxError as exc:
             if self._on_error == "return":
                 slot.result = FailedCall(self._name_of(slot.key), exc)
             else:
                 slot.error = exc
+        except Exception as exc:  # a bug or an unexpected failure: the consumer gets it as itself
+            slot.error = exc
         finally:
             if slot.done is not None:
                 slot.done.set()
-
-    def _skipping(self, key: K) -> bool:
-        if self._skip is not None and self._skip(key):
-            self.skipped += 1
-            return True
-        return False
 
     # -- iteration ------------------------------------------------------------------------------
 
@@ -197,27 +214,26 @@ class FanOut(Generic[K, R]):
         return self
 
     async def __anext__(self) -> R | FailedCall:
-        if self._receive is not None:
-            try:
+        while True:
+            if self._receive is not None:
                 try:
-                    slot = self._receive.receive_nowait()
-                except anyio.WouldBlock:
-                    slot = await self._receive.receive()
-            except anyio.EndOfStream:
-                raise StopAsyncIteration from None
-            if slot.done is not None:
-                await slot.done.wait()
-            self._outstanding.release()
-        else:
-            if not self._ready:
-                await self._step()
-            if not self._ready:
-                raise StopAsyncIteration
-            slot = self._ready.popleft()
-        if slot.error is not None:
-            raise slot.error
-        assert slot.result is not None
-        return slot.result
+                    try:
+                        slot = self._receive.receive_nowait()
+                    except anyio.WouldBlock:
+                        slot = await self._receive.receive()
+                except anyio.EndOfStream:
+                    raise StopAsyncIteration from None
+                if slot.done is not None:
+                    await slot.done.wait()
+                self._outstanding.release()
+            else:
+                if not self._ready:
+                    await self._step()
+                if not self._ready:
+                    raise StopAsyncIteration
+                slot = self._ready.popleft()
+            if not slot.skipped:
+                return slot.outcome()
 
     async def _step(self) -> None:
         """Without ``async with``: run the next window to completion within this step."""
@@ -225,8 +241,6 @@ class FanOut(Generic[K, R]):
             self._items = _aiter(self._source)
         slots: list[_Slot[K, R]] = []
         async for key in self._items:
-            if self._skipping(key):
-                continue
             slots.append(_Slot(key, False))
             if len(slots) == self._width:
                 break

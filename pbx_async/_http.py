@@ -1,15 +1,22 @@
-"""One HTTP exchange with the API, retried by the session's policy, failures typed and scrubbed."""
+"""Every HTTP exchange with the API: ``get``, ``post_form`` and ``stream``, retried by the session's
+policy under its limit, failures typed and built without the key.
+
+    requester = Requester(client, base_url=..., secret=..., retry=..., timeout=..., limiter=...)
+    page = await requester.get("Call Summary", "/callSummary.php", params, replies.call_page)
+"""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
 
+from . import _retry as rules
 from ._concurrency import Limiter
 from ._errors import (
     ApiError,
@@ -22,7 +29,7 @@ from ._errors import (
     TransientServerError,
 )
 from ._redact import Secret, scrub
-from ._retry import RetryPolicy, parse_retry_after
+from ._retry import AttemptFailed, RetryPolicy, parse_retry_after
 from ._transports import DirectTransport, Headers
 from ._wire import replies
 
@@ -31,22 +38,23 @@ T = TypeVar("T")
 
 # Errors raised before a byte of the request left this machine: safe to retry a POST.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+ERROR_BODY_LIMIT = 64 * 1024  # an error reply worth reading is short
 
 
-class Failed(Exception):
-    """One failed attempt: the error to raise if no retry follows, whether one may, and why (for counts)."""
+class StreamReply:
+    """The head of a streamed reply and its body as it arrives (what ``Requester.stream`` hands over)."""
 
-    def __init__(
-        self,
-        error: PbxError,
-        *,
-        retry_get: bool,
-        retry_post: bool,
-        cause: str,
-        retry_after: float | None = None,
-    ) -> None:
-        self.error, self.retry_get, self.retry_post = error, retry_get, retry_post
-        self.cause, self.retry_after = cause, retry_after
+    def __init__(self, response: httpx.Response) -> None:
+        self.status = response.status_code
+        self.headers: Headers = response.headers
+        self._response = response
+
+    def content_type(self) -> str:
+        return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The body's bytes as received (content-encoding undone): nothing buffered is lost on a cut."""
+        return self._response.aiter_bytes()
 
 
 class Requester:
@@ -64,45 +72,113 @@ class Requester:
         direct: DirectTransport | None = None,
         retries: Counter[str] | None = None,
     ) -> None:
-        self.client, self._base_url, self._secret = client, base_url, secret
+        self._client, self._base_url, self._secret = client, base_url, secret
         self.retries: Counter[str] = retries if retries is not None else Counter()  # retries made, by cause
         # A transport the session made itself may offer a leaner path than httpx's client
         # (see _transports); a client passed in by the caller is always used as given.
         self._direct = direct
-        self._retry, self.timeout, self.limiter = retry, timeout, limiter
+        self._retry, self._timeout, self.limiter = retry, timeout, limiter
+
+    def clean(self, text: str) -> str:
+        """``text`` with the key masked: every error is built from cleaned text, never mended after."""
+        return scrub(text, self._secret)
+
+    # -- the three exchanges ----------------------------------------------------------------------
 
     async def get(self, what: str, path: str, params: Mapping[str, str], parse: Callable[[Any], T]) -> T:
         """GET ``base_url + path`` and ``parse`` the decoded JSON reply (error replies raised)."""
-        return await self._exchange(what, "GET", path, params, parse)
+        return await self._json_exchange(what, "GET", path, params, parse)
 
     async def post_form(self, what: str, path: str, form: Mapping[str, str], parse: Callable[[Any], T]) -> T:
         """POST a urlencoded form and ``parse`` the decoded JSON reply (error replies raised)."""
-        return await self._exchange(what, "POST", path, form, parse)
+        return await self._json_exchange(what, "POST", path, form, parse)
 
-    async def _exchange(
+    async def stream(
+        self,
+        what: str,
+        path: str,
+        params: Mapping[str, str],
+        *,
+        headers: Callable[[], Mapping[str, str]],
+        statuses: frozenset[int],
+        content_type: Callable[[str], bool],
+        expected: str,
+        receive: Callable[[StreamReply], Awaitable[T]],
+    ) -> T:
+        """GET a body too large to hold in memory: ``receive`` consumes it as it streams in.
+
+        Replies with a status outside ``statuses``, or (for 200/206) a content type that
+        ``content_type`` refuses (``expected`` names what it wants), are read
+        (bounded) and raised as typed errors here.
+        ``headers`` is asked anew for each attempt (a resumed download sends a new Range).
+        ``receive`` may raise ``AttemptFailed`` to have the exchange tried again.
+        """
+        url = self._base_url + path
+
+        async def attempt() -> T:
+            async with self.limiter:
+                log.debug("%s: GET %s", what, self.clean(url))
+                try:
+                    async with self._client.stream(
+                        "GET", url, params=params, headers=headers(), timeout=self._timeout, follow_redirects=False
+                    ) as response:
+                        reply = StreamReply(response)
+                        self._check_status(what, reply.status, reply.headers)
+                        if reply.status not in statuses or (
+                            reply.status in (200, 206) and not content_type(reply.content_type())
+                        ):
+                            body = await _read_bounded(response.aiter_bytes(), ERROR_BODY_LIMIT)
+                            raise self._unwanted_reply(what, reply, body, expected)
+                        return await receive(reply)
+                except httpx.RequestError as exc:
+                    raise self._network_failure(what, exc) from None
+
+        return await self._retrying(what, "GET", attempt)
+
+    # -- JSON requests ----------------------------------------------------------------------------
+
+    async def _json_exchange(
         self, what: str, method: str, path: str, fields: Mapping[str, str], parse: Callable[[Any], T]
     ) -> T:
+        url = self._base_url + path
+        reply = await self._retrying(what, method, lambda: self._json_attempt(what, method, url, fields))
         try:
-            reply = await self.retrying(what, method, lambda: self._attempt(what, method, self.url(path), fields))
             return parse(reply)
-        except PbxError as exc:
-            self.scrub(exc)
-            raise
+        except ResponseFormatError as exc:  # its text may quote a value the server echoed
+            raise ResponseFormatError(self.clean(str(exc))) from None
 
-    def url(self, path: str) -> str:
-        return self._base_url + path
+    async def _json_attempt(self, what: str, method: str, url: str, fields: Mapping[str, str]) -> Any:
+        params, form = (fields, None) if method == "GET" else (None, fields)
+        async with self.limiter:
+            log.debug("%s: %s %s", what, method, self.clean(url))
+            try:
+                if self._direct is not None:
+                    status, headers, content = await self._direct.exchange(method, url, params, form, self._timeout)
+                else:
+                    response = await self._client.request(
+                        method, url, params=params, data=form, timeout=self._timeout, follow_redirects=False
+                    )
+                    status, headers, content = response.status_code, response.headers, response.content
+            except httpx.RequestError as exc:
+                raise self._network_failure(what, exc) from None
+        return self._interpret(what, status, headers, content)
 
-    def scrub(self, exc: PbxError) -> None:
-        """Take the key out of an error's text, in place.
+    def _interpret(self, what: str, status: int, headers: Headers, content: bytes) -> Any:
+        self._check_status(what, status, headers)
+        try:
+            reply = replies.decode(content, what, clean=self.clean)
+        except ResponseFormatError as exc:
+            if 200 <= status < 300:  # a body cut short in transit: worth reading again
+                raise AttemptFailed(exc, rules.BODY_INCOMPLETE, "unreadable JSON") from None
+            raise self._status_error(what, status, headers) from None
+        self._raise_error_reply(what, reply, status)
+        if not 200 <= status < 300:
+            raise self._status_error(what, status, headers)
+        return reply
 
-        Every reply passes through the session's requests, and a server may
-        echo the key back in an error text or a field value.
-        """
-        exc.args = tuple(scrub(a, self._secret) if isinstance(a, str) else a for a in exc.args)
-        if isinstance(exc, ApiError) and exc.server_message is not None:
-            exc.server_message = scrub(exc.server_message, self._secret)
+    # -- retries ----------------------------------------------------------------------------------
 
-    async def retrying(self, what: str, method: str, attempt: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(self, what: str, method: str, attempt: Callable[[], Awaitable[T]]) -> T:
         """Run ``attempt`` until it succeeds, raises a final error, or the policy says stop."""
         policy = self._retry
         deadline: float | None = None  # set at the first failure: the success path stays lean
@@ -111,10 +187,10 @@ class Requester:
             number += 1
             try:
                 return await attempt()
-            except Failed as failed:
+            except AttemptFailed as failed:
                 if deadline is None:
                     deadline = anyio.current_time() + policy.max_elapsed
-                may_retry = failed.retry_get if method == "GET" else failed.retry_post
+                may_retry = failed.rule.allows(method)
                 delay = policy.backoff(number, failed.retry_after)
                 if not may_retry or number >= policy.max_attempts or anyio.current_time() + delay > deadline:
                     if may_retry:
@@ -124,68 +200,74 @@ class Requester:
                 log.info("%s: attempt %d failed (%s); retrying in %.2f s", what, number, failed.error, delay)
             await anyio.sleep(delay)
 
-    def network_failure(self, what: str, exc: httpx.RequestError) -> Failed:
+    # -- failures, typed --------------------------------------------------------------------------
+
+    def _network_failure(self, what: str, exc: httpx.RequestError) -> AttemptFailed:
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-        detail = scrub(f"{type(exc).__name__}: {exc}", self._secret)
+        detail = self.clean(f"{type(exc).__name__}: {exc}")
         error = NetworkError(f"{what}: the request {kind} ({detail}); check base_url and the network")
-        return Failed(
-            error, retry_get=True, retry_post=isinstance(exc, _NOT_SENT), cause=f"network: {type(exc).__name__}"
-        )
+        rule = rules.NOT_SENT if isinstance(exc, _NOT_SENT) else rules.CONNECTION_LOST
+        return AttemptFailed(error, rule, f"network: {type(exc).__name__}")
 
-    async def _attempt(self, what: str, method: str, url: str, fields: Mapping[str, str]) -> Any:
-        params, form = (fields, None) if method == "GET" else (None, fields)
-        async with self.limiter:
-            log.debug("%s: %s %s", what, method, url)
-            try:
-                if self._direct is not None:
-                    status, headers, content = await self._direct.exchange(method, url, params, form, self.timeout)
-                else:
-                    response = await self.client.request(method, url, params=params, data=form, timeout=self.timeout)
-                    status, headers, content = response.status_code, response.headers, response.content
-            except httpx.RequestError as exc:
-                raise self.network_failure(what, exc) from None
-        return self._interpret(what, status, headers, content)
-
-    def check_status(self, what: str, status: int, headers: Headers) -> None:
-        """Raise for 429 and 5xx (retryable for GET)."""
+    @staticmethod
+    def _check_status(what: str, status: int, headers: Headers) -> None:
+        """Raise for 429 and 5xx, which retries may cure."""
         if status == 429:
             retry_after = parse_retry_after(headers.get("Retry-After"))
             error: ApiError = RateLimitedError(
                 f"{what}: the server is rate limiting (429); lower max_concurrency or retry later",
                 retry_after=retry_after,
             )
-            raise Failed(error, retry_get=True, retry_post=False, cause="HTTP 429", retry_after=retry_after)
+            raise AttemptFailed(error, rules.RATE_LIMITED, "HTTP 429", retry_after)
         if status >= 500:
             cls = TransientServerError if status in (502, 503, 504) else ServerError
-            retry_after = parse_retry_after(headers.get("Retry-After"))
             error = cls(f"{what}: the server failed with HTTP {status}", status_code=status)
-            raise Failed(error, retry_get=True, retry_post=False, cause=f"HTTP {status}", retry_after=retry_after)
+            raise AttemptFailed(
+                error, rules.SERVER_FAILED, f"HTTP {status}", parse_retry_after(headers.get("Retry-After"))
+            )
 
-    def _interpret(self, what: str, status: int, headers: Headers, content: bytes) -> Any:
-        self.check_status(what, status, headers)
-        try:
-            reply = replies.decode(content, what)
-        except ResponseFormatError as exc:
-            if 200 <= status < 300:  # a body cut short in transit: worth reading again
-                raise Failed(exc, retry_get=True, retry_post=False, cause="unreadable JSON") from None
-            raise self.status_error(what, status) from None
-        self.raise_error_reply(what, reply, status)
-        if not 200 <= status < 300:
-            raise self.status_error(what, status)
-        return reply
-
-    @staticmethod
-    def raise_error_reply(what: str, reply: Any, status: int) -> None:
-        """Raise the typed error for an ``{"error": ...}`` reply (transient ones retryable)."""
-        api_error = replies.error_for_reply(reply, what, status)
+    def _raise_error_reply(self, what: str, reply: Any, status: int) -> None:
+        """Raise the typed error for an ``{"error": ...}`` reply (the database one may be retried)."""
+        api_error = replies.error_for_reply(reply, what, status, clean=self.clean)
         if api_error is not None:
-            transient = replies.is_transient(api_error)
-            raise Failed(api_error, retry_get=transient, retry_post=transient, cause="database unavailable")
+            if replies.is_transient(api_error):
+                raise AttemptFailed(api_error, rules.DATABASE_UNAVAILABLE, "database unavailable")
+            raise api_error
+
+    def _unwanted_reply(self, what: str, reply: StreamReply, body: bytes, expected: str) -> PbxError:
+        """The error for a streamed reply that is not the body asked for."""
+        try:
+            decoded = replies.decode(body, what, clean=self.clean)
+        except ResponseFormatError:
+            decoded = None
+        self._raise_error_reply(what, decoded, reply.status)
+        if reply.status in (200, 206):
+            kind = reply.content_type() or "untyped"
+            return ResponseFormatError(f"{what}: the reply is {kind}, not {expected}; nothing was saved")
+        return self._status_error(what, reply.status, reply.headers)
 
     @staticmethod
-    def status_error(what: str, status: int) -> ApiError:
+    def _status_error(what: str, status: int, headers: Headers) -> ApiError:
         if status in (401, 403):
             return AuthenticationError(f"{what}: HTTP {status}; check the API key", status_code=status)
         if status == 404:
             return ApiError(f"{what}: HTTP 404; check base_url and paths", status_code=status)
+        if 300 <= status < 400:
+            # Redirects are never followed: the key travels in the query string.
+            target = urlsplit(headers.get("location") or "").hostname or "an unnamed location"
+            return ApiError(
+                f"{what}: the server redirected to {target} (HTTP {status}); redirects are not followed, "
+                f"so that the key goes only to base_url: check base_url",
+                status_code=status,
+            )
         return ApiError(f"{what}: unexpected HTTP {status}", status_code=status)
+
+
+async def _read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """At most ``limit`` bytes of a body (the rest is not read)."""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk[: limit - len(body)]
+        if len(body) >= limit:
+            break
+    return bytes(body)

@@ -1,4 +1,4 @@
-"""Auto-pagination of the Call Summary list: prefetch, dedupe, drift recovery.
+"""Auto-pagination: the Call Summary list (prefetch, dedupe, drift recovery) and a call's event pages.
 
 The iterators are plain objects with ``__anext__``, not async generators: a
 consumer that breaks out of ``async for`` leaves nothing suspended behind it
@@ -20,8 +20,10 @@ from ._concurrency import gather_ordered
 from ._errors import PaginationDriftError
 from ._fanout import FanOut
 from ._records.calls import CallPage, CallSummary
+from ._records.events import Event
 
 FetchPage = Callable[[int], Awaitable[CallPage]]
+FetchEvents = Callable[[int], Awaitable[tuple[CallSummary | None, tuple[Event, ...], int]]]
 MAX_PASSES = 5
 _SHIFTED = "Page a window that has ended, or drop strict=True to dedupe and re-read"
 
@@ -168,3 +170,24 @@ class CallIterator:
         while not self._calls:
             self._calls.extend((await self._pages.__anext__()).calls)
         return self._calls.popleft()
+
+
+async def read_event_pages(fetch: FetchEvents, *, window: int) -> tuple[CallSummary | None, tuple[Event, ...]]:
+    """A call's summary and every event of its timeline, in time order; ``fetch(n)`` reads page n.
+
+    Page 1 gives the page count; the rest are read ``window`` at a time. An
+    event seen on two pages (the timeline grew while it was read) is kept once.
+    """
+    summary, events, max_pages = await fetch(1)
+    if summary is None:
+        return None, ()
+    collected = list(events)
+    next_page = 2
+    while next_page <= max_pages:
+        numbers = list(range(next_page, min(max_pages, next_page + window - 1) + 1))
+        for _, page_events, pages in await gather_ordered(fetch, numbers):
+            collected.extend(page_events)
+            max_pages = max(max_pages, pages)
+        next_page = numbers[-1] + 1
+    unique = {event.uuid: event for event in collected}
+    return summary, tuple(sorted(unique.values(), key=lambda e: e.date))

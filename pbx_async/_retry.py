@@ -1,4 +1,9 @@
-"""Retry policy: capped exponential backoff with jitter that honours ``Retry-After``."""
+"""Retries: the policy (capped exponential backoff with jitter, ``Retry-After`` honoured) and the one table of rules.
+
+Every failed attempt is classified by a named ``Rule`` below; the requester
+retries it when the rule allows it for the request's method and the policy
+has attempts and time left.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from email.utils import parsedate_to_datetime
 import attrs
 
 from . import _validation as check
+from ._errors import PbxError
 
 
 @attrs.frozen
@@ -59,3 +65,44 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+@attrs.frozen
+class Rule:
+    """One retry decision: may an attempt that failed this way be tried again, for a GET and for a POST?"""
+
+    name: str
+    get: bool
+    post: bool
+
+    def allows(self, method: str) -> bool:
+        return self.get if method == "GET" else self.post
+
+
+# The one table of retry decisions; every failed attempt is raised as one of these.
+# The request never left this machine (connect refused or timed out, no pool slot):
+# safe to send again, even the notes POST.
+NOT_SENT = Rule("not sent", get=True, post=True)
+# Sent, then the connection failed or timed out: reading again is harmless, but the
+# notes POST may already have been applied, so it is not repeated.
+CONNECTION_LOST = Rule("connection lost", get=True, post=False)
+# 429: the server asks us to slow down; read again after its Retry-After.
+RATE_LIMITED = Rule("rate limited", get=True, post=False)
+# 5xx: the server failed; reads are retried, a POST may have been half applied.
+SERVER_FAILED = Rule("server failed", get=True, post=False)
+# The server says it could not reach its database: nothing was read or written, so
+# both a read and the notes POST may be sent again.
+DATABASE_UNAVAILABLE = Rule("database unavailable", get=True, post=True)
+# A 2xx whose body is not whole (cut short, not JSON, shorter than its length): the
+# next read usually gets it all.
+BODY_INCOMPLETE = Rule("body incomplete", get=True, post=False)
+# A resumed download whose range no longer fits the file: start the file over.
+RANGE_STALE = Rule("range stale", get=True, post=False)
+
+
+class AttemptFailed(Exception):
+    """One failed attempt (internal): the error to raise if no retry follows, the rule, the count label."""
+
+    def __init__(self, error: PbxError, rule: Rule, cause: str, retry_after: float | None = None) -> None:
+        super().__init__(cause)
+        self.error, self.rule, self.cause, self.retry_after = error, rule, cause, retry_after

@@ -13,21 +13,22 @@ from typing import Any, Self, Unpack, cast
 import httpx
 
 from . import _validation as check
-from ._concurrency import Limiter, gather_ordered
+from ._concurrency import Limiter
 from ._config import DEFAULT_BASE_URL, ApiPaths
-from ._download import download, recording_file_name
+from ._download import download
 from ._errors import CallNotFoundError, ValidationError
-from ._fanout import FanOut, OnError
+from ._fanout import SKIPPED, FanOut, OnError, Skipped
 from ._http import Requester
-from ._pagination import CallIterator, PageIterator
+from ._pagination import CallIterator, PageIterator, read_event_pages
 from ._query import CallFilters, CallQuery, build_query
 from ._records.calls import CallDetails, CallPage, CallSummary
 from ._records.events import Event
-from ._records.recordings import RecordingFile
+from ._records.recordings import RecordingFile, RecordingRef
 from ._redact import Secret, install_log_filter
 from ._retry import RetryPolicy
 from ._transports import DirectTransport, default_transport
-from ._wire import params as wire, replies
+from ._wire import params as wire
+from ._wire import replies
 
 DateLike = date | datetime
 MAX_CONCURRENCY = 256
@@ -253,19 +254,18 @@ class PbxSession:
             summary, events = await self._http.get("Call Details", path, params, replies.details_page)
             return summary, events.events, events.max_pages
 
-        summary, events, max_pages = await fetch(1)
+        summary, events = await read_event_pages(fetch, window=self.max_concurrency)
         if summary is None:
             raise CallNotFoundError(f"Call Details: the server returned no call for UUID {call_uuid!r}")
-        collected = list(events)
-        next_page = 2
-        while next_page <= max_pages:
-            numbers = list(range(next_page, min(max_pages, next_page + self.max_concurrency - 1) + 1))
-            for _, page_events, pages in await gather_ordered(fetch, numbers):
-                collected.extend(page_events)
-                max_pages = max(max_pages, pages)
-            next_page = numbers[-1] + 1
-        unique = {event.uuid: event for event in collected}
-        return CallDetails(call=summary, events=tuple(sorted(unique.values(), key=lambda e: e.date)))
+        return CallDetails(call=summary, events=events)
+
+    async def _call_summary(self, call_uuid: str) -> CallSummary:
+        """A call's summary alone: the first page of its details."""
+        params = self._params(wire.call_details(call_uuid, self.utc_offset, 1))
+        summary, _ = await self._http.get("Call Details", self.paths.call_details, params, replies.details_page)
+        if summary is None:
+            raise CallNotFoundError(f"Call Details: the server returned no call for UUID {call_uuid!r}")
+        return summary
 
     def iter_call_details(
         self,
@@ -327,50 +327,75 @@ class PbxSession:
 
     async def download_recording(
         self,
-        call_or_file_name: CallSummary | str,
+        call: str | CallSummary | RecordingRef,
         dest: str | os.PathLike[str],
         *,
         overwrite: bool = False,
         max_bytes: int = MAX_RECORDING_BYTES,
     ) -> RecordingFile:
-        """Download one recording into the folder ``dest``; returns its path, size and SHA-256.
+        """Download a call's recording into the folder ``dest``; returns its path, size and SHA-256.
 
             rec = await session.download_recording(call, "recordings/")
 
-        The body streams to ``dest/.NAME.part`` and is renamed into place only
-        when its length matches ``Content-Length``; a dropped connection
-        resumes with an HTTP Range request (or starts over where the server
-        ignores Range), and so does a rerun after a crash. A complete file
-        already there is not fetched again unless ``overwrite``. The local name
-        comes from the server's file name made safe: it never leaves ``dest``.
-        Bodies over ``max_bytes`` are refused.
+        ``call`` is a ``CallSummary``, a call UUID (its summary is read first, one
+        request) or a ``RecordingRef`` (a file name the server gave). The body
+        streams to ``dest/.NAME.part`` and is renamed into place only when its
+        length matches ``Content-Length``; a dropped connection resumes with an
+        HTTP Range request (or starts over where the server ignores Range), and
+        so does a rerun after a crash. A complete file already there is not
+        fetched again unless ``overwrite``. The local name comes from the
+        server's file name made safe: it never leaves ``dest``. Bodies over
+        ``max_bytes`` are refused. A call without a recording raises
+        ``ValidationError``.
         """
-        file_name = recording_file_name(call_or_file_name)
-        check.text("file name", file_name, max_length=10_000)
-        call_uuid = call_or_file_name.uuid if isinstance(call_or_file_name, CallSummary) else None
+        self._check_download(call, overwrite, max_bytes)
+        ref = await self._recording_ref(call)
+        if ref is None:
+            raise ValidationError(f"call {_name_of(call)} has no recording (recorded=False or no recordingUrl)")
+        return await self._download(ref, dest, overwrite, max_bytes)
+
+    def _check_download(self, call: object, overwrite: bool, max_bytes: int) -> None:
+        if isinstance(call, RecordingRef):
+            check.call_uuid(call.call_uuid)
+            check.text("file name", call.file_name, max_length=10_000)
+        elif not isinstance(call, CallSummary):
+            check.call_uuid(call)
         check.flag("overwrite", overwrite)
         check.positive_int("max_bytes", max_bytes, maximum=2**63)
+
+    async def _recording_ref(self, call: str | CallSummary | RecordingRef) -> RecordingRef | None:
+        """What to fetch for ``call``; None when the call has no recording."""
+        if isinstance(call, RecordingRef):
+            return call
+        summary = call if isinstance(call, CallSummary) else await self._call_summary(check.call_uuid(call))
+        if not summary.recorded or not summary.recording_url:
+            return None
+        return RecordingRef.from_url(summary.uuid, summary.recording_url)
+
+    async def _download(
+        self, ref: RecordingRef, dest: str | os.PathLike[str], overwrite: bool, max_bytes: int
+    ) -> RecordingFile:
         return await download(
             self._http,
             path=self.paths.recording,
-            params=self._params(wire.recording(file_name)),
-            file_name=file_name,
+            params=self._params(wire.recording(ref.file_name)),
+            file_name=ref.file_name,
             dest=Path(os.fspath(dest)),
-            call_uuid=call_uuid,
+            call_uuid=ref.call_uuid,
             overwrite=overwrite,
             max_bytes=max_bytes,
         )
 
     def download_recordings(
         self,
-        calls: Iterable[str | CallSummary] | AsyncIterable[str | CallSummary],
+        calls: Iterable[str | CallSummary | RecordingRef] | AsyncIterable[str | CallSummary | RecordingRef],
         dest_dir: str | os.PathLike[str],
         *,
         concurrency: int | None = None,
         ordered: bool = False,
         on_error: OnError = "return",
         overwrite: bool = False,
-    ) -> FanOut[str | CallSummary, RecordingFile]:
+    ) -> FanOut[str | CallSummary | RecordingRef, RecordingFile]:
         """Download many recordings into ``dest_dir``, ``concurrency`` at a time.
 
             async with session.download_recordings(session.iter_calls(from_date=day), "recs/") as downloads:
@@ -378,21 +403,31 @@ class PbxSession:
                     print(item)
             print(downloads.skipped, "calls had no recording")
 
-        Same discipline as ``iter_call_details``; items are ``RecordingFile``
-        (or ``FailedCall``, the default ``on_error`` here). Calls without a
-        recording are skipped and counted in ``skipped``.
+        Items are what ``download_recording`` takes: ``CallSummary`` records,
+        call UUIDs or ``RecordingRef``. Same discipline as ``iter_call_details``;
+        results are ``RecordingFile`` (or ``FailedCall``, the default
+        ``on_error`` here). Calls without a recording are skipped and counted in
+        ``skipped``.
         """
         width = self._fan_width(concurrency, ordered, on_error)
         check.flag("overwrite", overwrite)
+        Path(os.fspath(dest_dir))  # a bad path type fails here, at the call site
+
+        async def fetch(call: str | CallSummary | RecordingRef) -> RecordingFile | Skipped:
+            self._check_download(call, overwrite, MAX_RECORDING_BYTES)
+            ref = await self._recording_ref(call)
+            if ref is None:
+                return SKIPPED
+            return await self._download(ref, dest_dir, overwrite, MAX_RECORDING_BYTES)
+
         return FanOut(
             calls,
-            lambda call: self.download_recording(call, dest_dir, overwrite=overwrite),
+            fetch,
             width=width,
             ordered=ordered,
             on_error=on_error,
             name_of=_name_of,
             widen=self._widen,
-            skip=lambda call: isinstance(call, CallSummary) and not (call.recorded and call.recording_url),
         )
 
     # -- Notes -----------------------------------------------------------------------------------
@@ -427,5 +462,7 @@ class PbxSession:
         await self._http.post_form("Call Notes", self.paths.call_notes, form, replies.notes_reply)
 
 
-def _name_of(call: str | CallSummary) -> str:
-    return call.uuid if isinstance(call, CallSummary) else str(call)
+def _name_of(call: str | CallSummary | RecordingRef) -> str:
+    if isinstance(call, CallSummary):
+        return call.uuid
+    return call.call_uuid if isinstance(call, RecordingRef) else str(call)

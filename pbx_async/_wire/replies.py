@@ -62,22 +62,31 @@ _ERRORS: dict[str, tuple[type[ApiError], str]] = {
 }
 
 
-def decode(content: bytes, what: str) -> Any:
-    """JSON-decode a body; a body that is not JSON raises ResponseFormatError."""
+def _as_is(text: str) -> str:
+    return text
+
+
+def decode(content: bytes, what: str, *, clean: Callable[[str], str] = _as_is) -> Any:
+    """JSON-decode a body; a body that is not JSON raises ResponseFormatError (its text ``clean``ed)."""
     try:
         return _loads(content)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        snippet = content[:60].decode("utf-8", "replace")
+        snippet = clean(content[:4096].decode("utf-8", "replace"))[:60]
         raise ResponseFormatError(
             f"{what}: the reply is not valid JSON ({len(content)} bytes, starting {snippet!r})"
         ) from None
 
 
-def error_for_reply(reply: Any, what: str, status_code: int | None = None) -> ApiError | None:
-    """The typed error an ``{"error": "..."}`` reply stands for; None for any other reply."""
+def error_for_reply(
+    reply: Any, what: str, status_code: int | None = None, *, clean: Callable[[str], str] = _as_is
+) -> ApiError | None:
+    """The typed error an ``{"error": "..."}`` reply stands for; None for any other reply.
+
+    ``clean`` runs on the server's text before the cut, so a secret it echoes is masked whole.
+    """
     if not isinstance(reply, dict) or ERROR_KEY not in reply:
         return None
-    message = str(reply[ERROR_KEY])[:300]
+    message = clean(str(reply[ERROR_KEY])[:10_000])[:300]
     cls, advice = _ERRORS.get(message.strip().lower(), (ApiError, "the API reported an error"))
     return cls(f"{what}: {advice} (server said: {message!r})", status_code=status_code, server_message=message)
 

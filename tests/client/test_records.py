@@ -15,9 +15,9 @@ import pbx_async
 from pbx_async import CallDirection, CallSummary, Event, ResponseFormatError, UnknownEvent, event_class
 from pbx_async._wire import replies
 
-from .conftest import call_row, event_row, list_reply
+from ..conftest import call_row, event_row, list_reply
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def parse_one(**fields: Any) -> CallSummary:

@@ -19,7 +19,7 @@ from pbx_async import (
     ValidationError,
 )
 
-from .conftest import CONTAINER, KEY, LIST_URL, empty_reply, list_reply, mocked_session
+from ..conftest import CONTAINER, KEY, LIST_URL, empty_reply, list_reply, mocked_session
 
 pytestmark = pytest.mark.anyio
 

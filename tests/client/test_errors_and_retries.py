@@ -24,7 +24,7 @@ from pbx_async import (
 )
 from pbx_async._retry import parse_retry_after
 
-from .conftest import LIST_URL, NOTES_URL, list_reply, mocked_session
+from ..conftest import LIST_URL, NOTES_URL, list_reply, mocked_session
 
 pytestmark = pytest.mark.anyio
 

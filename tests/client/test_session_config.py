@@ -9,7 +9,7 @@ import respx
 import pbx_async
 from pbx_async import ApiPaths, PbxSession, RetryPolicy, ValidationError
 
-from .conftest import BASE, CONTAINER, KEY, list_reply, mocked_session
+from ..conftest import BASE, CONTAINER, KEY, list_reply, mocked_session
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import respx
 
 from pbx_async import PbxError, PbxSession
 
-from .conftest import DETAILS_URL, KEY, LIST_URL, NOTES_URL, list_reply
+from ..conftest import DETAILS_URL, KEY, LIST_URL, NOTES_URL, list_reply
 
 pytestmark = pytest.mark.anyio
 FORMS = {KEY, quote(KEY, safe=""), quote_plus(KEY)}

@@ -11,7 +11,7 @@ import respx
 import pbx_async
 from pbx_async import CallNotFoundError, PbxSession, ValidationError
 
-from .conftest import (
+from ..conftest import (
     CONTAINER,
     DETAILS_URL,
     KEY,

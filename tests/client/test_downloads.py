@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -16,19 +17,21 @@ from pbx_async import (
     AuthenticationError,
     PbxSession,
     RecordingFile,
+    RecordingRef,
     ResponseFormatError,
     RetryPolicy,
     ValidationError,
 )
-from pbx_async._download import safe_local_name
+from pbx_async._recording_files import local_name
 from pbx_async.testing import Faults, Simulator, serve
 from pbx_async.testing._wav import Recording
 
-from .conftest import BASE, list_reply, mocked_session
+from ..conftest import BASE, list_reply, mocked_session
 
 pytestmark = pytest.mark.anyio
 REC_URL = BASE + "api/call_recording.php"
 WAV = Recording("fixture", 300_000, 8000).read()
+C1 = RecordingRef("c1", "c1.wav")  # call c1's recording, by the file name the server gave
 
 
 class _CutStream(httpx.AsyncByteStream):
@@ -76,7 +79,7 @@ async def test_a_cut_connection_resumes_to_a_byte_identical_file(
 ) -> None:
     log: list[str | None] = []
     route = wav_server(api, ranges=ranges, cut_first_at=120_000, log=log)
-    rec = await session.download_recording("c1.wav", tmp_path)
+    rec = await session.download_recording(C1, tmp_path)
     assert rec.path.read_bytes() == WAV
     assert rec.sha256 == hashlib.sha256(WAV).hexdigest()
     assert rec.size == len(WAV)
@@ -91,7 +94,7 @@ async def test_a_part_left_by_a_crashed_run_is_resumed(
     (tmp_path / ".c1.wav.part").write_bytes(WAV[:70_000])
     log: list[str | None] = []
     wav_server(api, ranges=True, cut_first_at=None, log=log)
-    rec = await session.download_recording("c1.wav", tmp_path)
+    rec = await session.download_recording(C1, tmp_path)
     assert log == ["bytes=70000-"]
     assert rec.path.read_bytes() == WAV
 
@@ -99,31 +102,50 @@ async def test_a_part_left_by_a_crashed_run_is_resumed(
 async def test_a_complete_file_is_not_fetched_again(api: respx.MockRouter, session: PbxSession, tmp_path: Path) -> None:
     log: list[str | None] = []
     route = wav_server(api, ranges=True, cut_first_at=None, log=log)
-    first = await session.download_recording("c1.wav", tmp_path)
-    again = await session.download_recording("c1.wav", tmp_path)
+    first = await session.download_recording(C1, tmp_path)
+    again = await session.download_recording(C1, tmp_path)
     assert first == again
     assert route.call_count == 1
-    await session.download_recording("c1.wav", tmp_path, overwrite=True)
+    await session.download_recording(C1, tmp_path, overwrite=True)
     assert route.call_count == 2
 
 
-@pytest.mark.parametrize(
-    ("hostile", "expected"),
-    [
-        ("../../etc/passwd", "passwd"),
-        ("/etc/cron.d/evil.wav", "evil.wav"),
-        ("..\\..\\windows\\evil.wav", "evil.wav"),
-        ("..", "fallback.wav"),
-        ("", "fallback.wav"),
-        ("a\x00b.wav", "a_b.wav"),
-        ("CON.wav", "_CON.wav"),
-        ("nul", "_nul"),
-        ('what?*<>|":.wav', "what_______.wav"),
-        ("x" * 10_000 + ".wav", "x" * 146 + ".wav"),
-    ],
-)
-def test_server_file_names_are_made_safe(hostile: str, expected: str) -> None:
-    assert safe_local_name(hostile, "fallback.wav") == expected
+HOSTILE_NAMES = [
+    "../../etc/passwd",
+    "/etc/cron.d/evil.wav",
+    "..\\..\\windows\\evil.wav",
+    "..",
+    "",
+    "a\x00b.wav",
+    "CON.wav",
+    "nul",
+    'what?*<>|":.wav',
+    "x" * 10_000 + ".wav",
+    "x" * 10_001 + ".wav",
+    "a/rec.wav",
+    "b/rec.wav",
+    "2026:11:01.wav",
+    "2026_11_01-x.wav",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_NAMES)
+def test_server_file_names_are_made_safe(hostile: str) -> None:
+    name = local_name(hostile, "fallback.wav")
+    assert name and "/" not in name and "\\" not in name and "\x00" not in name
+    assert name not in (".", "..") and not name.startswith(".")
+    assert len(name) <= 150
+    assert not re.match(r"(?i)^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", name)
+
+
+def test_names_that_need_no_change_are_kept() -> None:
+    for name in ("c1.wav", "2026_11_01.wav", "rec-2.mp3", "call 7.wav"):
+        assert local_name(name, "fallback.wav") == name
+
+
+def test_two_server_names_never_share_a_local_file() -> None:
+    names = [*HOSTILE_NAMES, "rec.wav", "2026_11_01.wav"]
+    assert len({local_name(n, "fallback.wav") for n in names}) == len(set(names))
 
 
 @pytest.mark.parametrize("hostile", ["../../escape.wav", "/tmp/abs.wav", "sub/../../x.wav", "..\\up.wav"])
@@ -132,7 +154,7 @@ async def test_a_hostile_name_stays_inside_dest(
 ) -> None:
     dest = tmp_path / "dest"
     api.get(REC_URL).respond(200, headers={"content-type": "audio/wav"}, content=WAV)
-    rec = await session.download_recording(hostile, dest)
+    rec = await session.download_recording(RecordingRef("c1", hostile), dest)
     assert rec.path.parent == dest
     assert [p.parent for p in tmp_path.rglob("*") if p.is_file()] == [dest]
 
@@ -142,21 +164,21 @@ async def test_a_reply_that_is_not_audio_is_not_saved(
 ) -> None:
     api.get(REC_URL).respond(200, headers={"content-type": "text/html"}, content=b"<html>login</html>")
     with pytest.raises(ResponseFormatError, match="not audio"):
-        await session.download_recording("c1.wav", tmp_path)
+        await session.download_recording(C1, tmp_path)
     assert not list(tmp_path.iterdir())  # not even an empty .part
 
 
 async def test_an_error_reply_is_raised_typed(api: respx.MockRouter, session: PbxSession, tmp_path: Path) -> None:
     api.get(REC_URL).respond(200, json={"error": "Your API Auth Key is invalid."})
     with pytest.raises(AuthenticationError):
-        await session.download_recording("c1.wav", tmp_path)
+        await session.download_recording(C1, tmp_path)
     assert not list(tmp_path.iterdir())
 
 
 async def test_bodies_over_the_limit_are_refused(api: respx.MockRouter, session: PbxSession, tmp_path: Path) -> None:
     api.get(REC_URL).respond(200, headers={"content-type": "audio/wav"}, content=WAV)
     with pytest.raises(ResponseFormatError, match="over the limit"):
-        await session.download_recording("c1.wav", tmp_path, max_bytes=1000)
+        await session.download_recording(C1, tmp_path, max_bytes=1000)
     assert not list(tmp_path.glob("*.wav"))
 
 
@@ -206,7 +228,7 @@ async def test_a_wav_shorter_than_its_header_says_is_not_saved(
 ) -> None:
     api.get(REC_URL).respond(200, headers={"content-type": "audio/wav"}, content=WAV[:50_000])
     with pytest.raises(ResponseFormatError, match="not a whole WAV file"):
-        await session.download_recording("c1.wav", tmp_path)
+        await session.download_recording(C1, tmp_path)
     assert not list(tmp_path.glob("*.wav"))
 
 
@@ -214,7 +236,7 @@ async def test_a_body_without_length_is_refused(api: respx.MockRouter, session: 
     # A body of unknown length could be endless, and its completeness cannot be checked.
     api.get(REC_URL).respond(200, headers={"content-type": "audio/wav"}, stream=_CutStream(WAV, None))
     with pytest.raises(ResponseFormatError, match="no Content-Length"):
-        await session.download_recording("c1.wav", tmp_path)
+        await session.download_recording(C1, tmp_path)
     assert not list(tmp_path.glob("*.wav"))
 
 

@@ -12,7 +12,7 @@ import anyio
 import httpx
 import pytest
 
-from pbx_async import CallNotFoundError, FailedCall, PbxSession, ValidationError
+from pbx_async import CallNotFoundError, CallSummary, FailedCall, FanOut, PbxSession, ValidationError
 from pbx_async.testing import Simulator, SimulatorTransport
 
 pytestmark = pytest.mark.anyio
@@ -206,3 +206,31 @@ async def test_the_limiter_grows_and_shrinks_while_in_use() -> None:
             tg.start_soon(hold)
     assert peak == 1
     assert limiter.total == 1
+
+
+async def test_download_recordings_takes_call_uuids_and_summaries_alike(sim: Simulator, tmp_path: Path) -> None:
+    recorded = [c for c in sim.truth_calls() if c.recorded][:4]
+    unrecorded = next(c for c in sim.truth_calls() if not c.recorded)
+    items: list[str | CallSummary] = [recorded[0].uuid, recorded[1], recorded[2].uuid, unrecorded.uuid, recorded[3]]
+    async with counted(sim) as (session, _), session.download_recordings(items, tmp_path, ordered=True) as downloads:
+        files = [f async for f in downloads]
+    assert [f.call_uuid for f in files] == [c.uuid for c in recorded]  # type: ignore[union-attr]
+    assert [f.sha256 for f in files] == [sim.recording_sha256(c.uuid) for c in recorded]  # type: ignore[union-attr]
+    assert downloads.skipped == 1  # the UUID of a call without a recording
+
+
+async def test_a_bug_in_a_fan_out_job_surfaces_as_itself(sim: Simulator) -> None:
+    async def broken(key: str) -> str:
+        raise KeyError(key)
+
+    async def drain(fan: FanOut[str, str], window: bool) -> list[object]:
+        if not window:
+            return [item async for item in fan]
+        async with fan:
+            return [item async for item in fan]
+
+    for ordered in (True, False):
+        for window in (True, False):
+            fan = FanOut(["a", "b"], broken, width=2, ordered=ordered, on_error="return", name_of=str)
+            with pytest.raises(KeyError):
+                await drain(fan, window)

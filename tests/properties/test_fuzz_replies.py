@@ -8,11 +8,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pbx_async import CallSummary, PbxError
+from pbx_async import CallSummary, PbxError, RecordingRef
 from pbx_async._wire import replies
 from pbx_async._wire.converter import _slow_call, converter, reply_offset
 
-from .conftest import call_row, details_reply, event_row, list_reply
+from ..conftest import call_row, details_reply, event_row, list_reply
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -198,7 +198,7 @@ def test_any_recording_reply_is_a_file_or_a_pbx_error(reply: dict[str, Any], tmp
             httpx.AsyncClient(transport=httpx.MockTransport(respond)) as client,
             PbxSession("k", "123456", base_url="http://pbx.test/", http_client=client, retry=policy) as session,
         ):
-            return await session.download_recording("c1.wav", dest)
+            return await session.download_recording(RecordingRef("c1", "c1.wav"), dest)
 
     try:
         rec = anyio.run(attempt)

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from pbx_async import ApiPaths, PbxSession, RetryPolicy, ValidationError
+from pbx_async import ApiPaths, PbxSession, RecordingRef, RetryPolicy, ValidationError
 from pbx_async.export import ExportSpec
 
-from .conftest import BASE, CONTAINER, KEY
+from ..conftest import BASE, CONTAINER, KEY
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +47,8 @@ CASES: list[Case] = [
     ("notes with nothing to set", lambda s: s.set_call_notes("u1"), "at least one"),
     ("fan-out concurrency 0", lambda s: s.iter_call_details(["u1"], concurrency=0), "1 to"),
     ("fan-out on_error 'skip'", lambda s: s.iter_call_details(["u1"], on_error="skip"), "'raise' or 'return'"),
-    ("download file name with NUL", lambda s: s.download_recording("a\x00b.wav", "dest"), "control"),
+    ("download name with NUL", lambda s: s.download_recording(RecordingRef("u1", "a\x00b.wav"), "dest"), "control"),
+    ("download of an empty call UUID", lambda s: s.download_recording("", "dest"), "call_uuid"),
     ("download max_bytes 0", lambda s: s.download_recording("a.wav", "dest", max_bytes=0), "max_bytes"),
     (
         "export format xls",

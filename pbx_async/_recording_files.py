@@ -1,0 +1,216 @@
+"""Recording files on disk: safe local names, the growing ``.part`` file, the lock, WAV checks.
+
+Nothing here speaks HTTP. Every file is opened without following a link, so a
+link planted in the destination cannot send a recording elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import stat
+import struct
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from ._errors import StorageError
+from ._records.recordings import RecordingFile
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+_WINDOWS_RESERVED = re.compile(r"(?i)^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$")
+MAX_NAME = 150
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+class _Busy:
+    """The answer of ``prepare`` while another process downloads the same file."""
+
+
+BUSY: Final = _Busy()
+
+
+def local_name(name: str, fallback: str) -> str:
+    """A file name that stays inside its folder on any OS, whatever the server sent.
+
+    Where making the name safe changed it (a folder part dropped, characters
+    replaced, a long name cut), a short hash of the server's name is added,
+    so two server names never share one local file.
+    """
+    base = re.split(r"[/\\]", name)[-1]  # drop any directory part, ../ included
+    base = _UNSAFE.sub("_", base).strip(" .")
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    ext = ext[:10] if ext.isalnum() else ""
+    if not stem or _WINDOWS_RESERVED.match(f"{stem}.{ext}" if ext else stem):
+        stem = f"_{stem}" if stem else Path(fallback).stem
+    safe = f"{stem}.{ext}" if ext else stem
+    if safe != name or len(safe) > MAX_NAME:
+        stem = f"{stem[: MAX_NAME - len(ext) - 13]}-{hashlib.sha256(name.encode()).hexdigest()[:11]}"
+    return f"{stem}.{ext}" if ext else stem
+
+
+def _wav_state(fd: int) -> bool | None:
+    """None when the open file is not RIFF/WAVE; else whether its RIFF size matches its length."""
+    head = os.pread(fd, 12, 0)
+    size = os.fstat(fd).st_size
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    (riff_size,) = struct.unpack("<I", head[4:8])
+    return bool(riff_size + 8 == size)
+
+
+def _open_regular(path: Path, flags: int, mode: int = 0o644) -> int | None:
+    """A descriptor for ``path``, never through a link; None when it does not exist."""
+    try:
+        fd = os.open(path, flags | _NOFOLLOW, mode)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if path.is_symlink():
+            raise StorageError(f"{path} is a link; refusing to write through it (remove it and run again)") from None
+        raise StorageError.from_os_error(exc, f"cannot open {path}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise StorageError(f"{path} is not a regular file; move it away and run again")
+    return fd
+
+
+def whole_wav(path: Path) -> bool:
+    """Whether ``path`` is a regular file (not a link) holding a whole WAV file."""
+    fd = _open_regular(path, os.O_RDONLY)
+    if fd is None:
+        return False
+    try:
+        return _wav_state(fd) is True
+    finally:
+        os.close(fd)
+
+
+def whole_wav_or_other_audio(path: Path, wav_expected: bool) -> bool:
+    """False for a body announced as WAV that is not one, or whose RIFF length disagrees with its size."""
+    fd = _open_regular(path, os.O_RDONLY)
+    if fd is None:
+        return False
+    try:
+        state = _wav_state(fd)
+    finally:
+        os.close(fd)
+    if state is None:
+        return not wav_expected  # some other audio format: nothing to check it against
+    return state
+
+
+def _hash_fd(fd: int) -> tuple[_Hash, int]:
+    digest, size = hashlib.sha256(), 0
+    while block := os.read(fd, 1 << 20):
+        digest.update(block)
+        size += len(block)
+    return digest, size
+
+
+def _recorded(call_uuid: str, target: Path) -> RecordingFile:
+    fd = _open_regular(target, os.O_RDONLY)
+    if fd is None:
+        raise StorageError(f"{target} vanished while it was read")
+    try:
+        digest, size = _hash_fd(fd)
+    finally:
+        os.close(fd)
+    return RecordingFile(call_uuid, target, size, digest.hexdigest())
+
+
+class Part:
+    """The growing ``.part`` file (opened once, without following links), its length and running hash."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path, self._fd = path, fd
+        # A part left by an interrupted run is resumed: its bytes are already there.
+        os.lseek(fd, 0, os.SEEK_SET)
+        self.digest: _Hash
+        self.digest, self.written = _hash_fd(fd)
+
+    def restart(self) -> None:
+        os.ftruncate(self._fd, 0)
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        self.digest, self.written = hashlib.sha256(), 0
+
+    def write(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self.digest.update(chunk)
+        self.written += len(chunk)
+
+    def discard_if_empty(self) -> None:
+        if self.written == 0:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
+class Lock:
+    """An exclusive lock on the ``.part`` file, so two processes never write one download at once.
+
+    (Overlapping export shards may fetch the same recording.) Where ``fcntl`` is
+    missing (Windows) there is no lock: one process per folder there.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd: int | None = fd
+
+    def acquire(self, path: Path) -> bool:
+        """Whether this process now holds ``path``: False while another does, or if it was renamed meanwhile."""
+        if self.fd is None:
+            return False
+        if fcntl is not None:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+        try:
+            return os.fstat(self.fd).st_ino == os.stat(path, follow_symlinks=False).st_ino
+        except FileNotFoundError:
+            return False  # renamed into place by the process that held it
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing drops the flock
+            self.fd = None
+
+
+def prepare(dest: Path, name: str, call_uuid: str, overwrite: bool) -> RecordingFile | tuple[Path, Part, Lock] | _Busy:
+    """The finished file if it is already there, else the part to write (locked), or ``BUSY``."""
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError.from_os_error(exc, f"cannot create the folder {dest}") from None
+    if dest.is_symlink():
+        raise StorageError(f"{dest} is a link; give the real folder")
+    target = dest / name
+    if not overwrite and whole_wav(target):
+        return _recorded(call_uuid, target)
+    part_path = target.with_name(f".{target.name}.part")
+    fd = _open_regular(part_path, os.O_RDWR | os.O_CREAT)
+    assert fd is not None  # O_CREAT: it exists now
+    lock = Lock(fd)
+    if not lock.acquire(part_path):
+        lock.release()
+        return BUSY
+    if not overwrite and whole_wav(target):  # finished by another process just before we locked
+        os.unlink(part_path)
+        lock.release()
+        return _recorded(call_uuid, target)
+    part = Part(part_path, fd)  # only now: the bytes of a part someone else is writing are not ours to hash
+    if overwrite:
+        part.restart()
+    return target, part, lock

@@ -1,0 +1,1 @@
+"""Whole-library properties: fuzzed replies, the fault campaign."""
