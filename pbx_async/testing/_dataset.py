@@ -17,6 +17,10 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from ._scenario import DialOutTruth, ParkTruth, QueueTruth, RingTruth, Scenario, ScenarioLog
+
+__all__ = ["Generator", "Scenario", "SimCall", "SimEvent"]
+
 FIRST_NAMES = ["Ana", "Ben", "Chloe", "Dev", "Eva", "Femi", "Gus", "Hana", "Ivan", "Jo", "Kai", "Lena"]
 LAST_NAMES = ["Reyes", "Okafor", "Schmidt", "Nguyen", "Patel", "Kowalski", "Haddad", "Silva", "Berg"]
 COMPANIES = ["ACME CORP", "GLOBEX", "INITECH", "UMBRELLA", "WIRELESS CALLER", "HOOLI", "VANDELAY IND"]
@@ -144,6 +148,7 @@ class SimCall:
     spoke_to_person: bool
     transcription: str | None
     events: tuple[SimEvent, ...]
+    scenario: Scenario  # what the scenario decided, for checking readings of the events
     exten: str | None = None  # inbound: who took it; outbound: who dialled
     internal_extens: tuple[str, ...] = ()
     internal_app: int | None = None
@@ -162,6 +167,7 @@ class _Timeline:
         self.spoke = self.voicemail = False
         self.exten: str | None = None
         self.ended = "Hangup"
+        self.log = ScenarioLog()
 
     def add(self, type_id: int, *data: str, after: tuple[float, float] = (0.2, 4.0)) -> None:
         self.t += self.rng.uniform(*after)
@@ -173,11 +179,13 @@ class _Timeline:
         self.t += self.rng.uniform(low, high)
 
     def hangup(self) -> None:
-        if self.rng.random() < 0.004:
-            self.add(31, f"{self.rng.uniform(0, 30):.2f}", f"{self.rng.uniform(0, 2):.2f}")
+        loop = self.rng.random() < 0.004
+        jitter, loss = f"{self.rng.uniform(0, 30):.2f}", f"{self.rng.uniform(0, 2):.2f}"
+        self.add(31 if loop else 5, jitter, loss)
+        if loop:
             self.ended = "Hangup (Loop Protection)"
-        else:
-            self.add(5, f"{self.rng.uniform(0, 30):.2f}", f"{self.rng.uniform(0, 2):.2f}")
+        self.log.ended = "loop_protection" if loop else "normal"
+        self.log.jitter, self.log.packet_loss, self.log.hangup_at = float(jitter), float(loss), self.t
 
 
 def _ext_triple(ext: Extension) -> tuple[str, str, str]:
@@ -222,7 +230,9 @@ class Generator:
             end = len(tl.items) - 1
             moment = (tl.items[end][0] + (tl.items[end - 1][0] if end else 0.0)) / 2
             data = (_hex_id(rng), "future", "", str(rng.randint(0, 9)))
-            tl.items.insert(end, (moment, rng.choice(UNKNOWN_EVENT_TYPES), data))
+            kind = rng.choice(UNKNOWN_EVENT_TYPES)
+            tl.items.insert(end, (moment, kind, data))
+            tl.log.unknown_type_ids.append(kind)
         events = tuple(
             SimEvent(self.uuid(), when + timedelta(seconds=offset), type_id, data) for offset, type_id, data in tl.items
         )
@@ -243,6 +253,7 @@ class Generator:
             spoke_to_person=tl.spoke,
             transcription=transcription,
             events=events,
+            scenario=tl.log.freeze(),
             **fields,  # type: ignore[arg-type]
         )
         if rng.random() < 0.05:
@@ -261,12 +272,15 @@ class Generator:
         did = rng.choices(pbx.dids, weights=DID_WEIGHTS)[0]
         caller = _phone(rng)
         tl.add(1, did.number, after=(0, 0.01))
+        tl.log.entry_did = did.number
         if rng.random() < 0.01:
             tl.add(2)
             tl.ended = "Call blocked"
+            tl.log.outcome = "blocked"
         elif rng.random() < 0.004:
             tl.add(8)
             tl.ended = "No dialplan"
+            tl.log.outcome = "failed"
         elif did.description == "Fax line" or rng.random() < 0.01:
             self._fax_in(tl)
         else:
@@ -290,7 +304,9 @@ class Generator:
         user = rng.choice(self.pbx.fax_users)
         tl.add(7)
         tl.add(78, user.id, user.name)
-        if rng.random() < 0.8:
+        tl.log.outcome = "fax"
+        tl.log.fax_succeeded = rng.random() < 0.8
+        if tl.log.fax_succeeded:
             tl.t += rng.uniform(20, 90)
             tl.add(80, user.id, user.name, str(rng.randint(1, 12)))
             tl.ended = "Fax received"
@@ -313,8 +329,10 @@ class Generator:
                     tl.add(90, str(rng.randint(10000, 99999)))
                     tl.talk(20, 120)
                     tl.ended = "Transferred to AnswerCare"
+                    tl.log.outcome = "answer_care"
                 else:
                     tl.ended = "Announcement played"
+                    tl.log.outcome = "announcement"
                 return
             tl.add(72, *_feat(toggle))
         if rng.random() < 0.45 and not self._ivr(tl):
@@ -334,23 +352,32 @@ class Generator:
         rng = self.rng
         ivr = rng.choice(self.pbx.ivrs)
         tl.add(51, *_feat(ivr))
+        tl.log.ivr.append(("menu", None))
         roll = rng.random()
         if roll < 0.7:
-            tl.add(52, *_feat(ivr), rng.choice("1234567890*#"), after=(3, 12))
+            option = rng.choice("1234567890*#")
+            tl.add(52, *_feat(ivr), option, after=(3, 12))
+            tl.log.ivr.append(("option", option))
             if rng.random() < 0.04:
                 self._directory(tl)
                 return False
         elif roll < 0.8:
             tl.add(53, *_feat(ivr), after=(8, 15))
+            tl.log.ivr.append(("timeout", None))
             if rng.random() < 0.5:
                 tl.ended = "IVR timeout"
+                tl.log.outcome = "ivr"
                 return False
         elif roll < 0.9:
-            tl.add(54, *_feat(ivr), str(rng.randint(10, 99)), after=(3, 10))
-            tl.add(52, *_feat(ivr), rng.choice("123"), after=(3, 10))
+            invalid = str(rng.randint(10, 99))
+            tl.add(54, *_feat(ivr), invalid, after=(3, 10))
+            option = rng.choice("123")
+            tl.add(52, *_feat(ivr), option, after=(3, 10))
+            tl.log.ivr.extend([("invalid", invalid), ("option", option)])
         else:
             ext = rng.choice(self.pbx.extensions)
             tl.add(55, *_feat(ivr), ext.number, after=(3, 10))
+            tl.log.ivr.append(("direct_dial", ext.number))
             self._extension(tl, ext)
             return False
         return True
@@ -365,10 +392,12 @@ class Generator:
         elif roll < 0.45:
             tl.add(69, *_feat(d))
             tl.ended = "Directory timeout"
+            tl.log.outcome = "ivr"
             return
         elif roll < 0.6:
             tl.add(70, *_feat(d))
             tl.ended = "Directory exit"
+            tl.log.outcome = "ivr"
             return
         self._extension(tl, rng.choice(self.pbx.extensions))
 
@@ -380,20 +409,28 @@ class Generator:
             if kind == 87:
                 tl.add(87, fwd)
                 tl.ended = "Forward blocked"
+                tl.log.outcome = "failed"
                 return
             tl.add(kind, fwd, rng.choice(COMPANIES), _phone(rng))
+            tl.log.outcome, tl.log.forwarded_to = "forwarded", fwd
             tl.talk(10, 200)
             tl.exten = ext.number
             tl.ended = "Forwarded call ended"
             return
         tl.add(3, *_ext_triple(ext))
+        called = tl.t
         outcome = rng.random()
         if outcome < 0.62:
             tl.add(4, *_ext_triple(ext), after=(2, 18))
+            tl.log.rings.append(RingTruth("extension", ext.number, "answered", tl.t - called))
+            tl.log.answer(ext.number, ext.name, "extension", tl.t)
             tl.exten = ext.number
             self._conversation(tl, ext)
         else:
-            tl.add(rng.choice([9, 10, 10, 10, 11]), *_ext_triple(ext), after=(2, 25))
+            kind = rng.choice([9, 10, 10, 10, 11])
+            tl.add(kind, *_ext_triple(ext), after=(2, 25))
+            ended = {9: "busy", 10: "no_answer", 11: "offline"}[kind]
+            tl.log.rings.append(RingTruth("extension", ext.number, ended, tl.t - called))
             self._voicemail(tl, ext)
 
     def _conversation(self, tl: _Timeline, ext: Extension) -> None:
@@ -410,10 +447,12 @@ class Generator:
             if rng.random() < 0.8:
                 picker = rng.choice(self.pbx.extensions)
                 tl.add(58, lot.id, lot.name, slot, picker.number, after=(5, 90))
+                tl.log.park = ParkTruth(lot.name, slot, ext.number, picker.number, timed_out=False)
                 tl.exten = picker.number
                 tl.talk(5, 120)
             else:
                 tl.add(59, lot.id, lot.name, slot, after=(60, 180))
+                tl.log.park = ParkTruth(lot.name, slot, ext.number, None, timed_out=True)
                 tl.ended = "Parked call timed out"
 
     def _voicemail(self, tl: _Timeline, ext: Extension) -> None:
@@ -421,14 +460,17 @@ class Generator:
         if rng.random() < 0.05:
             tl.add(23)
             tl.ended = "Voicemail disabled"
+            tl.log.outcome, tl.log.voicemail_disabled = "not_answered", True
             return
         tl.add(25, *_ext_triple(ext))
         tl.voicemail = True
         tl.exten = ext.number
+        tl.log.outcome, tl.log.voicemail_box = "voicemail", ext.number
         roll = rng.random()
         if roll < 0.6:
             tl.add(36, after=(10, 60))
             tl.ended = "Voicemail left"
+            tl.log.message_left = True
         elif roll < 0.7:
             tl.add(26)
             tl.ended = "Exited voicemail (0)"
@@ -443,32 +485,50 @@ class Generator:
         queue = rng.choice(self.pbx.queues)
         q = _feat(queue)
         tl.add(47, *q)
+        entered, missed, options = tl.t, 0, []
         if rng.random() < 0.003:  # a marathon hold: over 500 events, so Call Details pages
             for _ in range(rng.randint(260, 700)):
                 agent = rng.choice(self.pbx.extensions)
                 tl.add(98, agent.number, agent.name, str(rng.randint(10, 30)), after=(0.5, 2))
-                tl.add(48, *q, rng.choice("0123456789"), after=(0.5, 2))
+                options.append(rng.choice("0123456789"))
+                tl.add(48, *q, options[-1], after=(0.5, 2))
+                missed += 1
         for _ in range(rng.choice([0, 0, 0, 1, 2])):
             agent = rng.choice(self.pbx.extensions)
             tl.add(98, agent.number, agent.name, str(rng.randint(10, 30)), after=(10, 30))
+            missed += 1
         if rng.random() < 0.1:
-            tl.add(48, *q, rng.choice("0123456789*#"), after=(5, 60))
+            options.append(rng.choice("0123456789*#"))
+            tl.add(48, *q, options[-1], after=(5, 60))
+
+        def left(outcome: str, answered_by: str | None = None, reason: str | None = None) -> None:
+            visit = QueueTruth(queue.name, tl.t - entered, outcome, answered_by, reason, missed, tuple(options))
+            tl.log.queues.append(visit)
+
         roll = rng.random()
         if roll < 0.05:
             number = _phone(rng)
             tl.add(96, *q, number)
+            left("callback")
             if rng.random() < 0.4:
                 tl.add(97, *q, number)
             tl.ended = "Callback requested"
+            tl.log.outcome = "callback"
         elif roll < 0.2:
-            tl.add(49, *q, str(rng.choice([1, 2, 3])), after=(10, 200))
+            reason = str(rng.choice([1, 2, 3]))
+            tl.add(49, *q, reason, after=(10, 200))
+            left("abandoned", reason=reason)
             tl.ended = "Abandoned in queue"
+            tl.log.outcome = "abandoned"
         elif roll < 0.27:
             tl.add(50, *q, after=(60, 300))
+            left("failover")
             self._voicemail(tl, rng.choice(self.pbx.extensions))
         else:
             agent = rng.choice(self.pbx.extensions)
             tl.add(4, *_ext_triple(agent), after=(5, 120))
+            left("answered", agent.number)
+            tl.log.answer(agent.number, agent.name, "queue", tl.t)
             tl.exten = agent.number
             self._conversation(tl, agent)
 
@@ -476,13 +536,17 @@ class Generator:
         rng = self.rng
         group = rng.choice(self.pbx.ring_groups)
         tl.add(28, group.exten, group.name)
+        called = tl.t
         if rng.random() < 0.75:
             agent = rng.choice(self.pbx.extensions)
             tl.add(29, agent.number, f"PJSIP/{agent.number}-{rng.getrandbits(32):08x}", group.name, after=(2, 20))
+            tl.log.rings.append(RingTruth("ring_group", group.exten, "answered", tl.t - called))
+            tl.log.answer(agent.number, agent.name, "ring_group", tl.t)
             tl.exten = agent.number
             self._conversation(tl, agent)
         else:
             tl.add(30, group.exten, group.name, after=(20, 40))
+            tl.log.rings.append(RingTruth("ring_group", group.exten, "no_answer", tl.t - called))
             self._voicemail(tl, rng.choice(self.pbx.extensions))
 
     def _conference(self, tl: _Timeline) -> None:
@@ -492,14 +556,17 @@ class Generator:
         if roll < 0.1:
             tl.add(63, *bridge)
             tl.ended = "Bridge full"
+            tl.log.outcome = "failed"
             return
         if roll < 0.25:
             tl.add(64, *bridge, str(rng.randint(1000, 9999)))
             if rng.random() < 0.5:
                 tl.add(65, *bridge)
                 tl.ended = "PIN entry timeout"
+                tl.log.outcome = "failed"
                 return
         tl.add(66 if rng.random() < 0.2 else 62, *bridge)
+        tl.log.outcome, tl.log.conference = "conference", bridge[2]
         tl.talk(60, 1800)
         tl.ended = "Left conference"
 
@@ -521,6 +588,10 @@ class Generator:
             self._fax_out(tl, number)
         elif roll < 0.1:
             failure = rng.choice([38, 39, 40, 41, 42])
+            reason = {38: "invalid_cid", 39: "international_disabled", 40: "invalid_pin", 41: "concurrent_calls"}
+            dialled = number if failure in (38, 39) else None
+            tl.log.dial_out = DialOutTruth(dialled, False, "failed", reason.get(failure, "other"))
+            tl.log.outcome = "failed"
             if failure == 40:
                 tl.add(40, str(rng.randint(1000, 9999)), cid_name, cid_num)
             elif failure == 41:
@@ -537,10 +608,14 @@ class Generator:
             tl.add(43 if international else 37, number, cid_name, cid_num)
             if rng.random() < 0.75:
                 tl.add(89, after=(3, 25))
+                tl.log.dial_out = DialOutTruth(number, international, "answered")
+                tl.log.answer(None, None, "dial_out", tl.t)
                 tl.talk(5, 600)
             else:
                 tl.t += rng.uniform(10, 40)
                 tl.ended = "No answer"
+                tl.log.dial_out = DialOutTruth(number, international, "not_answered")
+                tl.log.outcome = "not_answered"
         if rng.random() < 0.004:
             room = str(rng.randint(100, 450))
             tl.add(24, rng.choice(["Snoozed", "Cancelled"]), after=(1, 5))
@@ -562,6 +637,7 @@ class Generator:
         user = rng.choice(self.pbx.fax_users)
         tl.add(81, user.id, user.name, number)
         roll = rng.random()
+        tl.log.outcome, tl.log.fax_succeeded = "fax", roll >= 0.3
         if roll < 0.15:
             tl.add(82, user.id, user.name)
             tl.ended = "Fax send failed"
@@ -597,6 +673,7 @@ class Generator:
         for threshold, run in features:
             if roll < threshold:
                 dialed, app = run()
+                tl.log.outcome, tl.log.internal_app = "feature", app
                 break
         else:
             callee = rng.choice([e for e in pbx.extensions if e is not caller])

@@ -24,7 +24,7 @@ from .._records.event_types import event_class
 from .._records.events import Event
 from .._session import PbxSession
 from ._app import SimulatorApp
-from ._dataset import Generator, SimCall, SimEvent
+from ._dataset import Generator, Scenario, SimCall, SimEvent
 from ._reply import Reply, json_reply
 from ._server import SimulatorTransport
 from ._wav import HEADER_SIZE, Recording
@@ -243,6 +243,10 @@ class Simulator:
 
     def sim_call(self, uuid: str) -> SimCall:
         return self._calls[uuid]
+
+    def truth_scenario(self, uuid: str) -> Scenario:
+        """What the simulator decided for the call (who answered, waits, outcome), recorded as it made the events."""
+        return self._calls[uuid].scenario
 
     def truth_calls(self, utc_offset: int = 0) -> list[CallSummary]:
         """Every call as the API should present it, newest first."""
