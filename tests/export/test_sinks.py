@@ -15,7 +15,7 @@ import attrs
 import psycopg
 import pytest
 
-from pbx_async import RetryPolicy, SinkError, ValidationError
+from pbx_async import RecordingFile, RetryPolicy, SinkError, ValidationError
 from pbx_async.export import Account, AccountConfig, Shard, Window, Work, open_sink, run_shard
 from pbx_async.export.sinks import _schema
 from pbx_async.export.sinks._postgres import PostgresSink
@@ -121,6 +121,40 @@ async def test_an_export_file_from_before_versioning_is_migrated_in_place(tmp_pa
     again = SqliteSink(path)  # opening a current file changes nothing
     assert await again.version() == _schema.VERSION
     await again.close()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_both_sinks_count_the_same_rows_alike(postgres_url: str, tmp_path: Path) -> None:
+    sim = Simulator(calls=80, days=2, seed=6)
+    calls = sim.truth_calls()
+    recorded = [c for c in calls if c.recorded][:3]
+    counted = []
+    for url in (f"sqlite:///{tmp_path}/calls.sqlite", postgres_url):
+        sink = await open_sink(url)
+        try:
+            await sink.upsert_calls(Account(sim.container_id), calls)
+            await sink.save_details([sim.truth_details(c.uuid) for c in calls])
+            for i, call in enumerate(recorded):
+                file = RecordingFile(call.uuid, tmp_path / f"{i}.wav", 1000 + i, "0" * 64)
+                await sink.save_recording(call.uuid, file)
+            assert isinstance(sink, SqliteSink | PostgresSink)
+            counted.append(await sink.counts())
+        finally:
+            await sink.close()
+    inbound = [c for c in calls if c.direction.name == "INBOUND"]
+    assert counted[0] == counted[1]
+    assert counted[0] == _schema.Counts(
+        calls=len(calls),
+        inbound=len(inbound),
+        outbound=sum(c.direction.name == "OUTBOUND" for c in calls),
+        internal=sum(c.direction.name == "INTERNAL" for c in calls),
+        answered=sum(c.spoke_to_person for c in calls),
+        inbound_answered=sum(c.spoke_to_person for c in inbound),
+        voicemail=sum(c.went_to_voicemail for c in calls),
+        events=sum(len(sim.truth_details(c.uuid).events) for c in calls),
+        recordings=3,
+        recording_bytes=3003,
+    )
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
