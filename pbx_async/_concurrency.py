@@ -21,8 +21,20 @@ class Limiter:
 
     def __init__(self, total: int) -> None:
         self._permits = anyio.Semaphore(total, fast_acquire=True)
-        self._total = total
+        self._base = self._total = total
         self._debt = 0  # permits to swallow on release after a shrink
+        self._widths: list[int] = []  # calls running with a width of their own
+
+    def widen(self, width: int) -> Callable[[], None]:
+        """Let one call run ``width`` requests at once, past the base size if asked; returns the undo."""
+        self._widths.append(width)
+        self.resize(max([self._base, *self._widths]))
+
+        def narrow() -> None:
+            self._widths.remove(width)
+            self.resize(max([self._base, *self._widths]))
+
+        return narrow
 
     @property
     def total(self) -> int:

@@ -8,19 +8,45 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio.to_thread
 
 from . import _retry as rules
+from . import _validation as check
 from ._errors import NetworkError, ResponseFormatError, StorageError
 from ._http import Requester, StreamReply
 from ._recording_files import BUSY, Part, _Busy, local_name, prepare, whole_wav_or_other_audio
-from ._records.recordings import RecordingFile
+from ._records.calls import CallSummary
+from ._records.recordings import RecordingFile, RecordingRef
 from ._retry import AttemptFailed
 from ._wire.urls import file_name_from_url  # noqa: F401 - TODO(lead): remove once export uses RecordingRef
 
 _DOWNLOAD_STATUSES = frozenset({200, 206, 416})
+
+
+def check_download(call: object, overwrite: bool, max_bytes: int) -> None:
+    """Refuse a bad download request before any request is sent."""
+    if isinstance(call, RecordingRef):
+        check.call_uuid(call.call_uuid)
+        check.text("file name", call.file_name, max_length=10_000)
+    elif not isinstance(call, CallSummary):
+        check.call_uuid(call)
+    check.flag("overwrite", overwrite)
+    check.positive_int("max_bytes", max_bytes, maximum=2**63)
+
+
+async def recording_ref(
+    call: str | CallSummary | RecordingRef, summary_of: Callable[[str], Awaitable[CallSummary]]
+) -> RecordingRef | None:
+    """What to fetch for ``call`` (a UUID's summary is read with ``summary_of``); None without a recording."""
+    if isinstance(call, RecordingRef):
+        return call
+    summary = call if isinstance(call, CallSummary) else await summary_of(check.call_uuid(call))
+    if not summary.recorded or not summary.recording_url:
+        return None
+    return RecordingRef.from_url(summary.uuid, summary.recording_url)
 
 
 def _is_audio(content_type: str) -> bool:

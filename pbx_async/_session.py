@@ -8,14 +8,14 @@ from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, Unpack, cast
+from typing import Any, Self, Unpack
 
 import httpx
 
 from . import _validation as check
 from ._concurrency import Limiter
-from ._config import DEFAULT_BASE_URL, ApiPaths
-from ._download import download
+from ._config import DEFAULT_BASE_URL, ApiPaths, settings_from_env
+from ._download import check_download, download, recording_ref
 from ._errors import CallNotFoundError, ValidationError
 from ._fanout import SKIPPED, FanOut, OnError, Skipped
 from ._http import Requester
@@ -26,14 +26,13 @@ from ._records.events import Event
 from ._records.recordings import RecordingFile, RecordingRef
 from ._redact import Secret, install_log_filter
 from ._retry import RetryPolicy
-from ._transports import DirectTransport, default_transport
+from ._transports import default_client
 from ._wire import params as wire
 from ._wire import replies
 
 DateLike = date | datetime
 MAX_CONCURRENCY = 256
 MAX_RECORDING_BYTES = 4 * 1024**3  # a WAV file cannot be larger
-_ENV_NAMES = ("PBX_AUTH", "PBX_CONTAINER_ID", "PBX_TENANT_ID", "PBX_BASE_URL")
 
 
 class PbxSession:
@@ -83,7 +82,6 @@ class PbxSession:
         self._given_client = http_client
         self._client: httpx.AsyncClient | None = None
         self._requester: Requester | None = None
-        self._widths: list[int] = []  # fan-outs running with their own width
         self._retries: Counter[str] = Counter()
 
     @classmethod
@@ -95,21 +93,7 @@ class PbxSession:
         Values are stripped of surrounding white space. Any keyword (``auth``
         and ``container_id`` included) overrides the environment.
         """
-        # Surrounding white space is never part of a value (a key pasted with a trailing space, say).
-        env = {name: os.environ.get(name, "").strip() for name in _ENV_NAMES}
-        auth = overrides.pop("auth", None) or env["PBX_AUTH"]
-        container_id = overrides.pop("container_id", None) or env["PBX_CONTAINER_ID"]
-        missing = [name for name, value in (("PBX_AUTH", auth), ("PBX_CONTAINER_ID", container_id)) if not value]
-        if missing:
-            raise ValidationError(
-                f"set {' and '.join(missing)} in the environment (the API key and 6-digit container ID)"
-            )
-        settings: dict[str, Any] = {}
-        if env["PBX_TENANT_ID"]:
-            settings["tenant_id"] = env["PBX_TENANT_ID"]
-        if env["PBX_BASE_URL"]:
-            settings["base_url"] = env["PBX_BASE_URL"]
-        settings.update(overrides)
+        auth, container_id, settings = settings_from_env(overrides)
         return cls(auth, container_id, **settings)
 
     def __repr__(self) -> str:
@@ -124,9 +108,8 @@ class PbxSession:
         install_log_filter()
         client, direct = self._given_client, None
         if client is None:
-            transport = default_transport(self.max_concurrency)
-            client = self._client = httpx.AsyncClient(transport=transport, follow_redirects=False)
-            direct = transport if hasattr(transport, "exchange") else None
+            client, direct = default_client(self.max_concurrency)
+            self._client = client
         self._requester = Requester(
             client,
             base_url=self.base_url,
@@ -134,7 +117,7 @@ class PbxSession:
             retry=self.retry,
             timeout=self._timeout,
             limiter=Limiter(self.max_concurrency),
-            direct=cast("DirectTransport | None", direct),
+            direct=direct,
             retries=self._retries,
         )
         return self
@@ -167,16 +150,6 @@ class PbxSession:
     def _params(self, endpoint_params: Mapping[str, str]) -> dict[str, str]:
         return {**wire.account(self._auth.reveal(), self.container_id, self.tenant_id), **endpoint_params}
 
-    def _query(
-        self,
-        from_date: DateLike | None,
-        to_date: DateLike | None,
-        utc_offset: int | None,
-        filters: Mapping[str, Any],
-    ) -> CallQuery:
-        offset = self.utc_offset if utc_offset is None else utc_offset
-        return build_query(from_date=from_date, to_date=to_date, utc_offset=offset, filters=filters)
-
     def _scan(
         self,
         from_date: DateLike | None,
@@ -186,7 +159,8 @@ class PbxSession:
         filters: Mapping[str, Any],
     ) -> PageIterator:
         # Checked here, when the iterator is made, so bad input fails at the call site.
-        query = self._query(from_date, to_date, utc_offset, filters)
+        offset = self.utc_offset if utc_offset is None else utc_offset
+        query = build_query(from_date=from_date, to_date=to_date, utc_offset=offset, filters=filters)
         check.flag("strict", strict)
         self._http  # noqa: B018 - a closed session fails now too
         return PageIterator(lambda page: self._call_page(query, page), window=self.max_concurrency, strict=strict)
@@ -304,24 +278,10 @@ class PbxSession:
         )
 
     def _fan_width(self, concurrency: int | None, ordered: bool, on_error: str) -> int:
-        check.flag("ordered", ordered)
-        if on_error not in ("raise", "return"):
-            raise ValidationError(f"on_error must be 'raise' or 'return', got {on_error!r}")
-        if concurrency is None:
-            return self.max_concurrency
-        return check.positive_int("concurrency", concurrency, maximum=MAX_CONCURRENCY)
+        return check.fan_out(concurrency, ordered, on_error, default=self.max_concurrency, maximum=MAX_CONCURRENCY)
 
     def _widen(self, width: int) -> Callable[[], None]:
-        """Let one call run ``width`` requests at once, past ``max_concurrency`` if asked; undo on return."""
-        limiter = self._http.limiter
-        self._widths.append(width)
-        limiter.resize(max([self.max_concurrency, *self._widths]))
-
-        def narrow() -> None:
-            self._widths.remove(width)
-            limiter.resize(max([self.max_concurrency, *self._widths]))
-
-        return narrow
+        return self._http.limiter.widen(width)
 
     # -- Recordings ------------------------------------------------------------------------------
 
@@ -348,29 +308,11 @@ class PbxSession:
         ``max_bytes`` are refused. A call without a recording raises
         ``ValidationError``.
         """
-        self._check_download(call, overwrite, max_bytes)
-        ref = await self._recording_ref(call)
+        check_download(call, overwrite, max_bytes)
+        ref = await recording_ref(call, self._call_summary)
         if ref is None:
             raise ValidationError(f"call {_name_of(call)} has no recording (recorded=False or no recordingUrl)")
         return await self._download(ref, dest, overwrite, max_bytes)
-
-    def _check_download(self, call: object, overwrite: bool, max_bytes: int) -> None:
-        if isinstance(call, RecordingRef):
-            check.call_uuid(call.call_uuid)
-            check.text("file name", call.file_name, max_length=10_000)
-        elif not isinstance(call, CallSummary):
-            check.call_uuid(call)
-        check.flag("overwrite", overwrite)
-        check.positive_int("max_bytes", max_bytes, maximum=2**63)
-
-    async def _recording_ref(self, call: str | CallSummary | RecordingRef) -> RecordingRef | None:
-        """What to fetch for ``call``; None when the call has no recording."""
-        if isinstance(call, RecordingRef):
-            return call
-        summary = call if isinstance(call, CallSummary) else await self._call_summary(check.call_uuid(call))
-        if not summary.recorded or not summary.recording_url:
-            return None
-        return RecordingRef.from_url(summary.uuid, summary.recording_url)
 
     async def _download(
         self, ref: RecordingRef, dest: str | os.PathLike[str], overwrite: bool, max_bytes: int
@@ -414,8 +356,8 @@ class PbxSession:
         Path(os.fspath(dest_dir))  # a bad path type fails here, at the call site
 
         async def fetch(call: str | CallSummary | RecordingRef) -> RecordingFile | Skipped:
-            self._check_download(call, overwrite, MAX_RECORDING_BYTES)
-            ref = await self._recording_ref(call)
+            check_download(call, overwrite, MAX_RECORDING_BYTES)
+            ref = await recording_ref(call, self._call_summary)
             if ref is None:
                 return SKIPPED
             return await self._download(ref, dest_dir, overwrite, MAX_RECORDING_BYTES)
@@ -447,18 +389,8 @@ class PbxSession:
         Only the fields given are sent. Notes over 255 characters and a
         severity outside 0..5 are refused before any request.
         """
-        call_uuid = check.call_uuid(call)
-        if notes is None and flagged is None and severity is None:
-            raise ValidationError("give at least one of notes, flagged or severity")
-        form = wire.call_notes(
-            call_uuid,
-            notes=None if notes is None else check.notes(notes),
-            flagged=None if flagged is None else check.flag("flagged", flagged),
-            severity=None
-            if severity is None
-            else check.int_in("severity", severity, range(6), "0 = none, 5 = maximum"),
-        )
-        form = self._params(form)
+        notes, flagged, severity = check.note_fields(notes, flagged, severity)
+        form = self._params(wire.call_notes(check.call_uuid(call), notes=notes, flagged=flagged, severity=severity))
         await self._http.post_form("Call Notes", self.paths.call_notes, form, replies.notes_reply)
 
 

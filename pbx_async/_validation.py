@@ -111,3 +111,24 @@ def notes(value: Any) -> str:
     if len(value) > MAX_NOTES:
         raise ValidationError(f"notes may hold at most {MAX_NOTES} characters, got {len(value)}")
     return value
+
+
+def fan_out(concurrency: Any, ordered: Any, on_error: Any, *, default: int, maximum: int) -> int:
+    """The width of a fan-out (``default`` when ``concurrency`` is None), its other flags checked."""
+    flag("ordered", ordered)
+    if on_error not in ("raise", "return"):
+        raise ValidationError(f"on_error must be 'raise' or 'return', got {on_error!r}")
+    if concurrency is None:
+        return default
+    return positive_int("concurrency", concurrency, maximum=maximum)
+
+
+def note_fields(text: Any, flagged: Any, severity: Any) -> tuple[str | None, bool | None, int | None]:
+    """The fields of a notes POST (notes, flag, severity), checked; at least one must be given."""
+    if text is None and flagged is None and severity is None:
+        raise ValidationError("give at least one of notes, flagged or severity")
+    return (
+        None if text is None else notes(text),
+        None if flagged is None else flag("flagged", flagged),
+        None if severity is None else int_in("severity", severity, range(6), "0 = none, 5 = maximum"),
+    )

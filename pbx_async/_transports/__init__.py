@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import httpx
 
@@ -19,6 +19,7 @@ class Headers(Protocol):
     def get(self, key: str, /) -> str | None: ...
 
 
+@runtime_checkable
 class DirectTransport(Protocol):
     """A transport that can also make a whole exchange without httpx's request and response objects.
 
@@ -35,6 +36,13 @@ class DirectTransport(Protocol):
         form: Mapping[str, str] | None,
         timeouts: httpx.Timeout,
     ) -> tuple[int, Headers, bytes]: ...
+
+
+def default_client(max_concurrency: int) -> tuple[httpx.AsyncClient, DirectTransport | None]:
+    """The session's own client, and its transport's leaner path when it has one."""
+    transport = default_transport(max_concurrency)
+    client = httpx.AsyncClient(transport=transport, follow_redirects=False)
+    return client, transport if isinstance(transport, DirectTransport) else None
 
 
 def default_transport(max_concurrency: int) -> httpx.AsyncBaseTransport:
