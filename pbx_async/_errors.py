@@ -1,7 +1,22 @@
 """The exceptions the library raises; every one derives from ``PbxError``.
 
-No message ever contains the API key: texts that come from the network or
-from httpx are scrubbed before they are put into an exception.
+    PbxError
+    ├── ValidationError (also ValueError)   refused before any request was sent
+    ├── ResponseFormatError                 the reply breaks the API contract
+    ├── PaginationDriftError                the list kept changing while it was paged
+    ├── NetworkError                        no answer (connect, reset, timeout) after every retry
+    ├── StorageError (also OSError)         a file could not be written or read
+    ├── SinkError                           the export's database refused a write
+    └── ApiError                            the API answered with an error
+        ├── AuthenticationError             the key was refused
+        ├── InvalidContainerError           the container or tenant was refused
+        ├── CallNotFoundError               no such call
+        ├── RateLimitedError                429 past the retry budget
+        └── ServerError                     5xx or an undocumented error reply
+            └── TransientServerError        503 and the like: try later
+
+No message ever contains the API key: every text that comes from the network
+or from httpx is cleaned before the exception is built from it.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from cattrs.gen import make_dict_structure_fn, override
 from .._records.calls import CallDirection, CallPage, CallSummary
 from .._records.event_types import EVENT_TYPES
 from .._records.events import Event, UnknownEvent
+from .urls import without_auth
 
 T = TypeVar("T")
 
@@ -190,7 +191,7 @@ def _is_row_tuple(t: Any) -> bool:
     return get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis and args[0] in _ROW_KEY
 
 
-def _make_rows_hook(t: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
+def _make_rows_hook(t: Any, converter: cattrs.Converter) -> Callable[[Any, Any], tuple[Any, ...]]:
     row_type = get_args(t)[0]
     key = _ROW_KEY[row_type]
 
@@ -271,55 +272,70 @@ def _fast_event(o: Any, cls: type[Event], type_id: int) -> Event:
     )
 
 
-def _structure_call(value: Any, cls: Any) -> CallSummary:
-    try:
-        return _fast_call(value)
-    except Exception:
-        result: CallSummary = _slow_call(value, cls)
-        return result
+def _without_key(call: CallSummary) -> CallSummary:
+    # A server may put the key in the recording URL; it must not be stored, printed or shown.
+    url = call.recording_url
+    if url is not None and "auth=" in url.lower():
+        return attrs.evolve(call, recording_url=without_auth(url))
+    return call
 
 
-_EVENT_HOOKS: dict[type[Event], Callable[[Any, Any], Event]] = {}
-
-
-def _structure_event(value: Any, _: Any) -> Event:
-    if not isinstance(value, dict):
-        raise TypeError(f"expected an event object, got {type(value).__name__}")
-    type_id = v if (v := value.get(EVENT_TYPE)).__class__ is int else to_int(v)
-    cls = EVENT_TYPES.get(type_id, UnknownEvent)
-    try:
-        return _fast_event(value, cls, type_id)
-    except Exception:
-        hook = _EVENT_HOOKS.get(cls)
-        if hook is None:
-            hook = _EVENT_HOOKS[cls] = converter.get_structure_hook(cls)
-        return hook(value, cls)
-
-
-def _renamed(cls: type[Any], names: dict[str, str]) -> Callable[[Any, Any], Any]:
+def _renamed(cls: type[Any], names: dict[str, str], converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
     overrides: dict[str, Any] = {field: override(rename=wire) for field, wire in names.items()}
     return make_dict_structure_fn(cls, converter, **overrides)
 
 
-converter = cattrs.Converter(detailed_validation=True)
-converter.register_structure_hook(int, to_int)
-converter.register_structure_hook(bool, _flag)
-converter.register_structure_hook(str, _text)
-converter.register_structure_hook(datetime, _datetime)
-converter.register_structure_hook(CallDirection, _direction)
-converter.register_structure_hook_func(lambda t: t == int | None, _optional_int)
-converter.register_structure_hook_func(lambda t: t == str | None, _optional_text)
-converter.register_structure_hook_factory(_is_row_tuple, _make_rows_hook)
-_slow_call = _renamed(CallSummary, CALL_FIELDS)
-converter.register_structure_hook(CallSummary, _structure_call)
-converter.register_structure_hook(CallPage, _renamed(CallPage, {**PAGE_FIELDS, "calls": "data"}))
-converter.register_structure_hook(EventPage, _renamed(EventPage, {**PAGE_FIELDS, "events": "data"}))
-converter.register_structure_hook_factory(
-    lambda t: isinstance(t, type) and issubclass(t, Event) and t is not Event,
-    lambda t: _renamed(t, EVENT_FIELDS),
-)
-converter.register_structure_hook_func(lambda t: t is Event, _structure_event)
+def slow_call_hook(converter: cattrs.Converter) -> Callable[[Any, Any], CallSummary]:
+    """The cattrs-generated structuring of a call row: the reference, and the one that names a bad field."""
+    return _renamed(CallSummary, CALL_FIELDS, converter)
 
+
+def make_converter() -> cattrs.Converter:
+    """The converter from decoded replies to records (made once, as ``converter``, below)."""
+    converter = cattrs.Converter(detailed_validation=True)
+    converter.register_structure_hook(int, to_int)
+    converter.register_structure_hook(bool, _flag)
+    converter.register_structure_hook(str, _text)
+    converter.register_structure_hook(datetime, _datetime)
+    converter.register_structure_hook(CallDirection, _direction)
+    converter.register_structure_hook_func(lambda t: t == int | None, _optional_int)
+    converter.register_structure_hook_func(lambda t: t == str | None, _optional_text)
+    converter.register_structure_hook_factory(_is_row_tuple, lambda t: _make_rows_hook(t, converter))
+    slow_call = slow_call_hook(converter)
+
+    def structure_call(value: Any, cls: Any) -> CallSummary:
+        try:
+            return _without_key(_fast_call(value))
+        except Exception:
+            return _without_key(slow_call(value, cls))
+
+    event_hooks: dict[type[Event], Callable[[Any, Any], Event]] = {}
+
+    def structure_event(value: Any, _: Any) -> Event:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an event object, got {type(value).__name__}")
+        type_id = v if (v := value.get(EVENT_TYPE)).__class__ is int else to_int(v)
+        cls = EVENT_TYPES.get(type_id, UnknownEvent)
+        try:
+            return _fast_event(value, cls, type_id)
+        except Exception:
+            hook = event_hooks.get(cls)
+            if hook is None:
+                hook = event_hooks[cls] = converter.get_structure_hook(cls)
+            return hook(value, cls)
+
+    converter.register_structure_hook(CallSummary, structure_call)
+    converter.register_structure_hook(CallPage, _renamed(CallPage, {**PAGE_FIELDS, "calls": "data"}, converter))
+    converter.register_structure_hook(EventPage, _renamed(EventPage, {**PAGE_FIELDS, "events": "data"}, converter))
+    converter.register_structure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, Event) and t is not Event,
+        lambda t: _renamed(t, EVENT_FIELDS, converter),
+    )
+    converter.register_structure_hook_func(lambda t: t is Event, structure_event)
+    return converter
+
+
+converter = make_converter()
 
 WIRE_NAMES.update(
     {
