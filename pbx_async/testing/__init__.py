@@ -14,8 +14,9 @@ Ground truth for assertions: ``sim.truth_calls()``, ``sim.truth_details(uuid)``,
 """
 
 from ._app import ConnectionDropped, SimulatorApp
+from ._faults import Faults
 from ._server import SimulatorTransport, run_forever, serve, serve_process
-from ._simulator import Faults, Simulator
+from ._simulator import Simulator
 
 __all__ = [
     "ConnectionDropped",

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import math
 import random
-import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import attrs
 import httpx
 
 from .._records.calls import CallDetails, CallDirection, CallSummary
 from .._records.event_types import event_class
 from .._records.events import Event
 from .._session import PbxSession
+from . import _filters as filters
 from ._app import SimulatorApp
 from ._dataset import Generator, Scenario, SimCall, SimEvent
+from ._faults import Faults
+from ._render import Rendering
 from ._reply import Reply, json_reply
 from ._server import SimulatorTransport
 from ._wav import HEADER_SIZE, Recording
@@ -33,7 +34,6 @@ PAGE_SIZE = 500
 DEFAULT_NOW = datetime(2026, 11, 2, 17, 0, 0, tzinfo=UTC)
 DEFAULT_AUTH = "sim-secret-key"
 DEFAULT_CONTAINER = "123456"
-IVR_EVENTS = frozenset({51, 52, 53, 54, 55})
 
 ERR_CONTAINER = "Your Container ID is invalid."
 ERR_AUTH = "Your API Auth Key is invalid."
@@ -41,61 +41,7 @@ ERR_UUID = "Your CallUUID is missing."
 NOTES_OK = "Your call notes have been submitted."
 
 
-@attrs.frozen
-class Faults:
-    """Fault rates, each the chance (0..1) that a request meets that fault; all off by default.
-
-    - ``error_500``, ``error_503``: the status with an HTML body.
-    - ``rate_limit``: 429 with ``Retry-After: retry_after``.
-    - ``reset``: the connection closes right after the status line and headers.
-    - ``cut_body``: the connection closes halfway through the body.
-    - ``truncated_json``: a 200 whose JSON stops halfway (Content-Length matches what is sent).
-    - ``slow``: the reply waits ``slow_seconds`` first (set it past the client's timeout).
-    """
-
-    error_500: float = 0.0
-    error_503: float = 0.0
-    rate_limit: float = 0.0
-    reset: float = 0.0
-    cut_body: float = 0.0
-    truncated_json: float = 0.0
-    slow: float = 0.0
-    retry_after: int = 1
-    slow_seconds: float = 30.0
-
-    def pick(self, roll: float) -> str | None:
-        """The fault (if any) for a uniform ``roll`` in [0, 1)."""
-        for kind in ("error_500", "error_503", "rate_limit", "reset", "cut_body", "truncated_json", "slow"):
-            rate: float = getattr(self, kind)
-            if roll < rate:
-                return kind
-            roll -= rate
-        return None
-
-    @classmethod
-    def uniform(cls, total: float, **overrides: Any) -> Faults:
-        """Every fault kind at an equal share of ``total`` (e.g. 0.10 for 10% of requests)."""
-        share = total / 7
-        rates = dict.fromkeys(
-            ("error_500", "error_503", "rate_limit", "reset", "cut_body", "truncated_json", "slow"), share
-        )
-        return cls(**{**rates, **overrides})
-
-
-def _flag(value: str | None) -> bool | None:
-    if value is None or value == "":
-        return None
-    return value.strip() not in ("0", "false")
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-
-
-class Simulator:
+class Simulator(Rendering):
     """A faithful stand-in for the PBX call-history API, seeded and deterministic.
 
         sim = Simulator(calls=2_000, days=7, seed=1)
@@ -201,7 +147,8 @@ class Simulator:
         """The account a request is for (this one when none matches: it then answers with the error)."""
         for sim in self.hosted:
             if params is not None and (
-                params.get("containerID") == sim.container_id and (_int(params.get("tenantID")) or 0) == sim.tenant_id
+                params.get("containerID") == sim.container_id
+                and (filters.to_int(params.get("tenantID")) or 0) == sim.tenant_id
             ):
                 return sim
             if file_name is not None and sim.find_recording(file_name) is not None:
@@ -347,7 +294,10 @@ class Simulator:
         return self.faults.pick(self._fault_rng.random())
 
     def check_account(self, params: Mapping[str, str]) -> Reply | None:
-        if params.get("containerID") != self.container_id or (_int(params.get("tenantID")) or 0) != self.tenant_id:
+        if (
+            params.get("containerID") != self.container_id
+            or (filters.to_int(params.get("tenantID")) or 0) != self.tenant_id
+        ):
             return json_reply({"error": ERR_CONTAINER})
         if params.get("auth") != self.auth:
             return json_reply({"error": ERR_AUTH})
@@ -372,8 +322,8 @@ class Simulator:
         return reply
 
     def _call_list(self, params: Mapping[str, str]) -> Reply:
-        offset = _int(params.get("utcOffset")) or 0
-        page = max(1, _int(params.get("page")) or 1)
+        offset = filters.to_int(params.get("utcOffset")) or 0
+        page = max(1, filters.to_int(params.get("page")) or 1)
         matches = self._matching(params, offset)
         rows = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         data = {c.uuid: self._call_json(c, offset) for c in rows}
@@ -383,22 +333,11 @@ class Simulator:
         call = self._calls.get(params.get("callUUID") or "")
         if call is None:
             return json_reply({"error": ERR_UUID})
-        offset = _int(params.get("utcOffset")) or 0
-        page = max(1, _int(params.get("page")) or 1)
+        offset = filters.to_int(params.get("utcOffset")) or 0
+        page = max(1, filters.to_int(params.get("page")) or 1)
         events = call.events[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         tz = timezone(timedelta(minutes=offset))
-        data = {
-            e.uuid: {
-                "eventUuid": e.uuid,
-                "eventDate": self._wire_time(self._event_time(e).astimezone(tz)),
-                "eventType": self._num(e.type_id, e.uuid),
-                "eventData1": e.data[0] or self._empty(e.uuid, 1),
-                "eventData2": e.data[1] or self._empty(e.uuid, 2),
-                "eventData3": e.data[2] or self._empty(e.uuid, 3),
-                "eventData4": e.data[3] or self._empty(e.uuid, 4),
-            }
-            for e in events
-        }
+        data = {e.uuid: self._event_json(e, self._event_time(e).astimezone(tz)) for e in events}
         return json_reply(
             {
                 **self._page_head(len(events), page, len(call.events), offset),
@@ -425,8 +364,8 @@ class Simulator:
         if call is None:
             return json_reply({"error": ERR_UUID})
         if "callFlagged" in form:
-            call.flagged = bool(_flag(form["callFlagged"]))
-        severity = _int(form.get("callSeverity"))
+            call.flagged = bool(filters.flag(form["callFlagged"]))
+        severity = filters.to_int(form.get("callSeverity"))
         if severity is not None and 0 <= severity <= 5:
             call.severity = severity
         if "callNotes" in form:
@@ -446,121 +385,6 @@ class Simulator:
         key = (self._version, offset, tuple(sorted((k, v) for k, v in params.items() if k != "page")))
         cached = self._cache.get(key)
         if cached is None:
-            window = self._window(params, offset)
-            cached = self._cache[key] = self._sorted(c for c in self._calls.values() if self._keep(c, params, window))
+            window = filters.window(params, offset, self.now)
+            cached = self._cache[key] = self._sorted(c for c in self._calls.values() if filters.keep(c, params, window))
         return cached
-
-    def _window(self, params: Mapping[str, str], offset: int) -> tuple[datetime, datetime]:
-        tz = timezone(timedelta(minutes=offset))
-        today: date = self.now.astimezone(tz).date()
-
-        def parse(name: str, default: datetime) -> datetime:
-            text = params.get(name)
-            if not text:
-                return default
-            try:
-                return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz)
-            except ValueError:
-                return default
-
-        start = parse("fromDate", datetime(today.year, today.month, today.day, tzinfo=tz))
-        end = parse("toDate", datetime(today.year, today.month, today.day, 23, 59, 59, tzinfo=tz))
-        return start, end
-
-    def _keep(self, call: SimCall, p: Mapping[str, str], window: tuple[datetime, datetime]) -> bool:
-        start, end = window
-        if not start <= call.start <= end:
-            return False
-        shown = {1: p.get("showInbound"), 2: p.get("showOutbound"), 3: p.get("showInternal")}[call.direction]
-        if _flag(shown) is False:
-            return False
-        # Direction filters narrow their own direction only ("When showInbound=1, inbound calls
-        # will be filtered by ..."); the flag filters below apply to every call.
-        checks: list[tuple[int, str, str | None]] = [
-            (1, "filterInboundCallerNumber", call.cid_num),
-            (1, "filterInboundDid", call.did.number if call.did else None),
-            (1, "filterInboundExtenReceived", call.exten),
-            (2, "filterOutboundNumberDialed", call.num_dialed),
-            (2, "filterOutboundExtenDialed", call.exten),
-        ]
-        for direction, name, value in checks:
-            wanted = p.get(name)
-            if wanted and call.direction == direction and value != wanted:
-                return False
-        if call.direction == 3:
-            exten = p.get("filterInternalExten")
-            if exten and exten not in call.internal_extens:
-                return False
-            app = _int(p.get("filterInternalApp"))
-            if app and call.internal_app != app:
-                return False
-        for name, flag in (
-            ("filterWentToVoicemail", call.went_to_voicemail),
-            ("filterSpokeToPerson", call.spoke_to_person),
-            ("filterFlaggedFollowup", call.flagged),
-            ("filterCallHasNotes", bool(call.notes)),
-        ):
-            if _flag(p.get(name)) and not flag:
-                return False
-        severity = _int(p.get("filterCallSeverity"))
-        if severity is not None and call.severity != severity:
-            return False
-        return self._ivr_match(call, p)
-
-    @staticmethod
-    def _ivr_match(call: SimCall, p: Mapping[str, str]) -> bool:
-        ivr_id, kind = p.get("filterIvrId"), _int(p.get("filterIvrEventType")) or 0
-        pushed = p.get("filterIvrPushed") if kind == 52 else None
-        if not ivr_id and not kind:
-            return True
-        return any(
-            e.type_id in IVR_EVENTS
-            and (not ivr_id or e.data[0] == ivr_id)
-            and (not kind or e.type_id == kind)
-            and (not pushed or e.data[3] == pushed)
-            for e in call.events
-        )
-
-    # -- rendering ------------------------------------------------------------------------------
-
-    def _quirk(self, key: str, salt: int) -> bool:
-        return self.quirks and zlib.crc32(f"{key}:{salt}".encode()) % 2 == 0
-
-    def _num(self, value: int, key: str = "") -> int | str:
-        return str(value) if self._quirk(key or str(value), 7) else value
-
-    def _empty(self, key: str, salt: int) -> str | None:
-        return "" if not self.quirks or self._quirk(key, salt) else None
-
-    def _text(self, value: str | None, key: str, salt: int) -> str | None:
-        return value if value else self._empty(key, salt)
-
-    @staticmethod
-    def _wire_time(moment: datetime) -> str:
-        text = moment.strftime("%Y-%m-%d %H:%M:%S")
-        return f"{text}.{moment.microsecond:06d}" if moment.microsecond else text
-
-    def _call_json(self, call: SimCall, offset: int) -> dict[str, Any]:
-        u = call.uuid
-        did = call.did
-        return {
-            "callUuid": u,
-            "callDate": self._wire_time(call.start.astimezone(timezone(timedelta(minutes=offset)))),
-            "callDirection": self._num(call.direction, u + "d"),
-            "cidName": self._text(call.cid_name, u, 1),
-            "cidNum": self._text(call.cid_num, u, 2),
-            "numDialed": self._text(call.num_dialed, u, 3),
-            "duration": self._num(call.duration, u + "t"),
-            "callRecorded": self._num(int(call.recorded), u + "r"),
-            "recordingUrl": self.recording_url(call) if call.recorded else self._empty(u, 4),
-            "didDescription": self._text(did.description if did else None, u, 5),
-            "cidPrefix": self._text(did.cid_prefix if did else None, u, 6),
-            "lastEvent": call.last_event,
-            "callFlagged": self._num(int(call.flagged), u + "f"),
-            "callSeverity": self._num(call.severity, u + "s"),
-            "callNotes": self._text(call.notes, u, 8),
-            "wentToVoicemail": self._num(int(call.went_to_voicemail), u + "v"),
-            "spokeToPerson": self._num(int(call.spoke_to_person), u + "p"),
-            "didGroup": self._text(did.group if did else None, u, 9),
-            "transcription": call.transcription,
-        }
