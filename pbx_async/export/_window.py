@@ -14,10 +14,10 @@ from typing import Any
 
 import attrs
 
-from .._download import file_name_from_url
 from .._errors import ValidationError
-from .._fanout import FailedCall, FanOut
+from .._fanout import FailedCall
 from .._records.calls import CallDetails
+from .._records.recordings import RecordingRef
 from .._session import PbxSession
 from ._progress import Progress
 from .sinks import Account, Sink
@@ -129,26 +129,14 @@ async def _recordings(
     progress: Progress,
 ) -> int:
     failures = 0
-
-    async def fetch(item: tuple[str, str]) -> tuple[str, Any]:
-        uuid, url = item
-        return uuid, await session.download_recording(file_name_from_url(url, f"{uuid}.wav"), folder)
-
-    downloads = FanOut(
-        missing,
-        fetch,
-        width=concurrency or session.max_concurrency,
-        ordered=False,
-        on_error="return",
-        name_of=lambda item: item[0],
-    )
-    async with downloads:
+    refs = [RecordingRef.from_url(uuid, url) for uuid, url in missing]
+    # The session widens its limit to ``concurrency`` for these downloads, as it does for details.
+    async with session.download_recordings(refs, folder, concurrency=concurrency, on_error="return") as downloads:
         async for done in downloads:
             if isinstance(done, FailedCall):
                 failures += 1
                 progress.on_failed("recording", done.call_uuid, done.error)
             else:
-                uuid, rec = done
-                await sink.save_recording(uuid, rec)
-                progress.on_recorded(rec.size)
+                await sink.save_recording(done.call_uuid, done)
+                progress.on_recorded(done.size)
     return failures
