@@ -1,0 +1,154 @@
+"""``demo`` (a simulated week exported and reported on), ``report FILE`` and ``simulate`` (the simulator over HTTP)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from .. import PbxSession
+from ..export import ExportSpec, report, run_export
+from ..testing import Faults, Simulator, serve
+from . import _options as opt
+from . import _output as out
+from ._demo_folder import DemoFolder
+from ._exit import Exit, UsageError, require
+
+DEMO_CALLS, DEMO_DAYS, DEMO_SAMPLE_RATE = 2_000, 7, 100  # 100 Hz keeps a week of recordings near 50 MB
+
+
+def register(commands: Any) -> None:
+    demo = opt.add_command(
+        commands,
+        "demo",
+        f"export a simulated week ({DEMO_CALLS} calls, with recordings) into ./pbx-demo/ and report on it",
+        "  pbx-async demo\n  pbx-async demo --out /tmp/pbx-demo --seed 7",
+        run_demo,
+    )
+    demo.add_argument(
+        "--out", default="pbx-demo", metavar="DIR", help="folder to export into (default ./pbx-demo); a rerun "
+        "replaces only what an earlier demo wrote there"
+    )  # fmt: skip
+    opt.SEED.add(demo)
+    opt.CALLS.add(demo, default=DEMO_CALLS, help=f"calls in the simulated week (default {DEMO_CALLS})")
+    opt.add_output(demo)
+
+    show = opt.add_command(
+        commands,
+        "report",
+        "print the demo's report (calls per day, answer rate, top DIDs, busiest extensions) of an export file",
+        "  pbx-async report calls.sqlite\n  pbx-async report pbx-demo/calls.sqlite",
+        run_report,
+    )
+    show.add_argument("file", metavar="FILE", help="a SQLite file written by 'pbx-async export' or 'demo'")
+
+    sim = opt.add_command(
+        commands,
+        "simulate",
+        "serve the built-in PBX simulator over HTTP",
+        "  pbx-async simulate --port 8080 --calls 5000\n"
+        "  pbx-async simulate --port 0 --latency 0.05 --fault-rate 0.1 --quirks  # 0: any free port",
+        run_simulate,
+    )
+    sim.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sim.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080; 0 picks a free one)")
+    opt.CALLS.add(sim, default=5000, help="calls in the dataset (default 5000)")
+    sim.add_argument("--days", type=int, default=7, help="days the dataset spans (default 7)")
+    opt.SEED.add(sim)
+    sim.add_argument("--latency", type=float, default=0.0, help="seconds added to every reply")
+    sim.add_argument("--jitter", type=float, default=0.0, help="random extra seconds, 0..JITTER")
+    sim.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that meet a fault")
+    sim.add_argument("--live-arrivals", type=int, default=0, help="new calls before each list request")
+    sim.add_argument("--quirks", action="store_true", help="numbers as strings, [] for no rows, ...")
+    sim.add_argument("--recording-bytes", type=int, default=None, help="size of every recording in bytes")
+    sim.add_argument(
+        "--accounts", type=int, default=1, help="accounts served (keys sim-secret-key-N; two tenants a container)"
+    )
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    require("uvicorn")
+    folder = DemoFolder(Path(args.out))
+    earlier = folder.earlier_demo()  # refuses a folder holding what no demo wrote, before anything is made
+    now = datetime.now(UTC).replace(microsecond=0)
+    out.say(args, f"Simulating a PBX with {args.calls} calls over the last {DEMO_DAYS} days on a loopback port...")
+    sim = Simulator(calls=args.calls, days=DEMO_DAYS, seed=args.seed, now=now, sample_rate=DEMO_SAMPLE_RATE)
+    folder.replace(earlier, [c.recording_url for c in sim.truth_calls() if c.recorded and c.recording_url])
+    spec = ExportSpec(
+        first=(now - timedelta(days=DEMO_DAYS)).date(),
+        last=now.date(),
+        out=folder.database,
+        details=True,
+        recordings=folder.recordings,
+    )
+    async with serve(sim) as base_url:
+        out.say(args, f"Exporting every call, its timeline and its recording from {base_url} into {folder.path}/ ...")
+        async with PbxSession(sim.auth, sim.container_id, base_url=base_url, max_concurrency=16) as session:
+            result = await run_export(session, spec, out.progress(args))
+    out.summary(args, result.summary, [spec.out, folder.recordings])
+    if not (args.quiet or args.json):
+        print()
+        print(report(spec.out))
+        example = "SELECT direction, count(*) FROM calls GROUP BY direction"
+        print(f"\nQuery it: sqlite3 {spec.out} '{example}'")
+    return Exit.PARTIAL if result.failures else Exit.OK
+
+
+def run_report(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file: give the SQLite file of an export (e.g. pbx-demo/calls.sqlite)")
+    print(report(path))
+    return Exit.OK
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    require("uvicorn")
+    if args.port:
+        _port_free(args.host, args.port)  # a busy port said before a large dataset is built
+    sim = Simulator.accounts(
+        args.accounts,
+        calls=args.calls,
+        days=args.days,
+        seed=args.seed,
+        latency=args.latency,
+        jitter=args.jitter,
+        faults=Faults.uniform(args.fault_rate) if args.fault_rate else None,
+        live_arrivals=args.live_arrivals,
+        quirks=args.quirks,
+        recording_bytes=args.recording_bytes,
+    )
+    # The dataset is built and stays: keep the garbage collector from walking it again and
+    # again, which on a large one pauses every request for a noticeable moment.
+    gc.collect()
+    gc.freeze()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a simulator is meant to stop
+        anyio.run(_serve_until_stopped, sim, args)
+    return Exit.OK
+
+
+def _port_free(host: str, port: int) -> None:
+    """Raises the OSError a listening server would meet on ``host:port``."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server sets it
+        probe.bind((host, port))
+
+
+async def _serve_until_stopped(sim: Simulator, args: argparse.Namespace) -> None:
+    async with serve(sim, host=args.host, port=args.port) as url:  # bound already: --port 0 shows the real one
+        lines = [
+            f"  PBX_AUTH={a.auth} PBX_CONTAINER_ID={a.container_id} PBX_TENANT_ID={a.tenant_id} PBX_BASE_URL={url}"
+            for a in sim.all_accounts()
+        ]
+        print(
+            f"Simulating {args.accounts} account(s) of {len(sim)} calls over {args.days} days up to "
+            f"{sim.now:%Y-%m-%d %H:%M} UTC on {url}\n" + "\n".join(lines) + "\nPress Ctrl-C to stop.",
+            flush=True,
+        )
+        await anyio.sleep_forever()

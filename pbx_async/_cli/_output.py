@@ -1,0 +1,92 @@
+"""What the commands print: tables, JSON lines, summaries, progress; data on stdout, talk on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .. import CallSummary
+from ..export import LogProgress, Progress, RichProgress
+
+_CALL_COLUMNS = "{:<19}  {:<9} {:>14}  {:<14} {:>8}  {:<36}  {}"
+
+
+def clock(moment: datetime | time) -> str:
+    """A time as the user reads it: seconds, and a fraction only when there is one (never .000000)."""
+    if isinstance(moment, datetime):
+        return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="auto")
+    return moment.replace(tzinfo=None).isoformat(timespec="auto")
+
+
+def call_header() -> str:
+    return _CALL_COLUMNS.format("DATE", "DIRECTION", "FROM", "TO", "DURATION", "UUID", "LAST EVENT")
+
+
+def call_line(call: CallSummary) -> str:
+    return _CALL_COLUMNS.format(
+        clock(call.date),
+        call.direction.name.lower(),
+        call.cid_num or "-",
+        call.num_dialed or "-",
+        f"{call.duration or 0}s",
+        call.uuid,
+        call.last_event or "",
+    )
+
+
+def plain(record: Any) -> dict[str, Any]:
+    """A record as JSON-ready data: times in ISO 8601, enums by lower-case name, events with their purpose."""
+    # TODO(lead): a public serialisation (to_dict) would replace this.
+    out: dict[str, Any] = attrs.asdict(record, recurse=False)
+    for key, value in out.items():
+        if isinstance(value, datetime | date):
+            out[key] = value.isoformat()
+        elif isinstance(value, enum.Enum):
+            out[key] = value.name.lower()
+    purpose = getattr(type(record), "PURPOSE", None)
+    if purpose is not None:
+        out["purpose"] = purpose
+    return out
+
+
+def json_line(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def progress(args: argparse.Namespace) -> Progress:
+    """Bars on a terminal, plain lines on a pipe, nothing with --quiet or --json (stdout stays data)."""
+    if args.quiet or args.json:
+        return Progress()
+    return RichProgress() if sys.stderr.isatty() else LogProgress()
+
+
+def summary(args: argparse.Namespace, counts: dict[str, Any], files: Sequence[Path]) -> None:
+    """An export's summary: one line and the files written, one JSON line with --json, nothing with --quiet."""
+    if args.json:
+        print(json_line({**counts, "files": [str(f) for f in files]}))
+        return
+    if args.quiet:
+        return
+    d = counts["by_direction"]
+    print(
+        f"{counts['calls']} calls ({d['inbound']} inbound, {d['outbound']} outbound, {d['internal']} internal), "
+        f"{counts['answered']} answered, {counts['voicemail']} to voicemail; {counts['events']} events; "
+        f"{counts['recordings']} recordings ({counts['recording_bytes'] / 1e6:.1f} MB); "
+        f"{counts['failures']} failures; {counts['elapsed_seconds']:.1f} s"
+    )
+    for path in files:
+        print(f"  wrote {path}")
+
+
+def say(args: argparse.Namespace, text: str) -> None:
+    """A line for the user on stdout, unless --quiet."""
+    if not getattr(args, "quiet", False):
+        print(text)
