@@ -111,13 +111,13 @@ def _write_parquet(out: Path, rows: Iterator[dict[str, Any]], *, calls: bool, ba
     schema = pa.schema(list(types.items()))
     tmp = out.with_name(out.name + ".tmp")
     with pq.ParquetWriter(tmp, schema) as writer:  # row groups of `batch` rows: memory stays flat
-        chunk: list[dict[str, Any]] = []
+        group: list[dict[str, Any]] = []
         for row in rows:
-            chunk.append(row)
-            if len(chunk) == batch:
-                writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
-                chunk = []
-        if chunk:
-            writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+            group.append(row)
+            if len(group) == batch:
+                writer.write_table(pa.Table.from_pylist(group, schema=schema))
+                group = []
+        if group:
+            writer.write_table(pa.Table.from_pylist(group, schema=schema))
     _replace(tmp, out)
     return out

@@ -15,7 +15,8 @@ placeholders (the PostgreSQL sink numbers them); rows are plain Python values
   ``type_name`` (the table's purpose), raw ``data1``..``data4`` and
   ``fields``, the named typed fields as JSON.
 - ``recordings``: one row per downloaded recording: ``path``, ``size``, ``sha256``.
-- ``export_meta``, ``export_chunks``: a single export's request and finished days.
+- ``export_meta``, ``export_chunks``: a single export's request and finished days
+  (the table's name is older than the code's word, days; existing files keep it).
 - ``export_shards``: shards finished (closed windows only), by shard key.
 """
 
