@@ -12,6 +12,9 @@ from . import _validation as check
 from ._errors import ValidationError
 
 DEFAULT_BASE_URL = "https://pbx.primevox.net/"
+MAX_CONCURRENCY = check.MAX_CONCURRENCY
+MAX_RECORDING_BYTES = 4 * 1024**3  # a WAV file cannot be larger
+MAX_REPLY_BYTES = 64 * 1024**2  # a 500-row page is about 250 KB
 
 
 def _path(instance: object, attribute: attrs.Attribute[str], value: object) -> None:

@@ -61,16 +61,15 @@ def _content_range(value: str | None) -> tuple[int, int] | None:
 
 async def download(
     requester: Requester,
-    *,
     path: str,
     params: dict[str, str],
-    file_name: str,
+    ref: RecordingRef,
     dest: Path,
-    call_uuid: str,
     overwrite: bool,
     max_bytes: int,
 ) -> RecordingFile:
     """Fetch one recording into ``dest`` (see ``PbxSession.download_recording``)."""
+    file_name, call_uuid = ref.file_name, ref.call_uuid
     what = requester.clean(f"Recording {file_name!r}")
     name = local_name(file_name, f"{call_uuid}.wav")
     # Folder checks and hashing of files already there can take a while: off the event loop.

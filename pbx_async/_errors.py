@@ -3,6 +3,7 @@
     PbxError
     ├── ValidationError (also ValueError)   refused before any request was sent
     ├── ResponseFormatError                 the reply breaks the API contract
+    │   └── ResponseTooLargeError           larger than max_reply_bytes (a bomb, an endless body)
     ├── PaginationDriftError                the list kept changing while it was paged
     ├── NetworkError                        no answer (connect, reset, timeout) after every retry
     ├── StorageError (also OSError)         a file could not be written or read
@@ -40,6 +41,10 @@ class ValidationError(PbxError, ValueError):
 
 class ResponseFormatError(PbxError):
     """The server's reply is not what the API contract says (bad JSON, wrong shape or types)."""
+
+
+class ResponseTooLargeError(ResponseFormatError):
+    """A reply was larger than ``max_reply_bytes`` on the wire or once inflated; not retried."""
 
 
 class PaginationDriftError(PbxError):

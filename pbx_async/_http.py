@@ -8,6 +8,7 @@ policy under its limit, failures typed and built without the key.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ import anyio
 import httpx
 
 from . import _retry as rules
+from ._body import ACCEPT_ENCODING, read_bounded, too_large
 from ._concurrency import Limiter
 from ._errors import (
     ApiError,
@@ -39,6 +41,8 @@ T = TypeVar("T")
 # Errors raised before a byte of the request left this machine: safe to retry a POST.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 ERROR_BODY_LIMIT = 64 * 1024  # an error reply worth reading is short
+MIN_BODY_RATE = 32 * 1024  # bytes/s a streamed body must average (a recording plays at 16 KB/s)
+_JSON_HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
 
 
 class StreamReply:
@@ -71,6 +75,7 @@ class Requester:
         limiter: Limiter,
         direct: DirectTransport | None = None,
         retries: Counter[str] | None = None,
+        max_reply_bytes: int = 64 * 1024**2,
     ) -> None:
         self._client, self._base_url, self._secret = client, base_url, secret
         self.retries: Counter[str] = retries if retries is not None else Counter()  # retries made, by cause
@@ -78,6 +83,12 @@ class Requester:
         # (see _transports); a client passed in by the caller is always used as given.
         self._direct = direct
         self._retry, self._timeout, self.limiter = retry, timeout, limiter
+        self._max_reply_bytes = max_reply_bytes
+        # One deadline over a whole exchange (connect, headers, body): httpx's and aiohttp's
+        # timeouts are per read, so a server trickling a byte at a time would never trip them.
+        self._deadline = max(
+            (t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t), default=None
+        )
 
     def clean(self, text: str) -> str:
         """``text`` with the key masked: every error is built from cleaned text, never mended after."""
@@ -116,22 +127,30 @@ class Requester:
         url = self._base_url + path
 
         async def attempt() -> T:
+            failure: AttemptFailed | None = None
             async with self.limiter:
                 log.debug("%s: GET %s", what, self.clean(url))
-                try:
-                    async with self._client.stream(
-                        "GET", url, params=params, headers=headers(), timeout=self._timeout, follow_redirects=False
-                    ) as response:
-                        reply = StreamReply(response)
-                        self._check_status(what, reply.status, reply.headers)
-                        if reply.status not in statuses or (
-                            reply.status in (200, 206) and not content_type(reply.content_type())
-                        ):
-                            body = await _read_bounded(response.aiter_bytes(), ERROR_BODY_LIMIT)
-                            raise self._unwanted_reply(what, reply, body, expected)
-                        return await receive(reply)
-                except httpx.RequestError as exc:
-                    raise self._network_failure(what, exc) from None
+                # The head must come within the timeout; the body gets the timeout plus what
+                # its announced length takes at MIN_BODY_RATE, so a trickle cannot run forever.
+                with anyio.CancelScope(deadline=anyio.current_time() + (self._deadline or math.inf)) as scope:
+                    try:
+                        async with self._client.stream(
+                            "GET", url, params=params, headers=headers(), timeout=self._timeout, follow_redirects=False
+                        ) as response:
+                            reply = StreamReply(response)
+                            length = response.headers.get("content-length", "")
+                            scope.deadline += int(length) / MIN_BODY_RATE if length.isdigit() else 0
+                            self._check_status(what, reply.status, reply.headers)
+                            if reply.status not in statuses or (
+                                reply.status in (200, 206) and not content_type(reply.content_type())
+                            ):
+                                body = await _read_bounded(response.aiter_bytes(), ERROR_BODY_LIMIT)
+                                raise self._unwanted_reply(what, reply, body, expected)
+                            return await receive(reply)
+                    except httpx.RequestError as exc:
+                        failure = self._network_failure(what, exc)
+            # Past the block without a result: the network failed, or the deadline passed.
+            raise failure or self._deadline_passed(what)
 
         return await self._retrying(what, "GET", attempt)
 
@@ -145,23 +164,52 @@ class Requester:
         try:
             return parse(reply)
         except ResponseFormatError as exc:  # its text may quote a value the server echoed
-            raise ResponseFormatError(self.clean(str(exc))) from None
+            error = ResponseFormatError(self.clean(str(exc)))
+        raise error  # outside the except block: nothing of the reply hangs on its __context__
 
     async def _json_attempt(self, what: str, method: str, url: str, fields: Mapping[str, str]) -> Any:
         params, form = (fields, None) if method == "GET" else (None, fields)
+        failure: AttemptFailed | None = None
         async with self.limiter:
             log.debug("%s: %s %s", what, method, self.clean(url))
             try:
-                if self._direct is not None:
-                    status, headers, content = await self._direct.exchange(method, url, params, form, self._timeout)
-                else:
-                    response = await self._client.request(
-                        method, url, params=params, data=form, timeout=self._timeout, follow_redirects=False
-                    )
-                    status, headers, content = response.status_code, response.headers, response.content
+                with anyio.fail_after(self._deadline):
+                    status, headers, content = await self._send(what, method, url, params, form)
             except httpx.RequestError as exc:
-                raise self._network_failure(what, exc) from None
+                failure = self._network_failure(what, exc)
+            except TimeoutError:
+                failure = self._deadline_passed(what)
+        if failure is not None:
+            raise failure
         return self._interpret(what, status, headers, content)
+
+    async def _send(
+        self,
+        what: str,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        form: Mapping[str, str] | None,
+    ) -> tuple[int, Headers, bytes]:
+        if self._direct is not None:
+            return await self._direct.exchange(method, url, params, form, self._timeout, self._max_reply_bytes, what)
+        async with self._client.stream(
+            method,
+            url,
+            params=params,
+            data=form,
+            headers=_JSON_HEADERS,
+            timeout=self._timeout,
+            follow_redirects=False,
+        ) as response:
+            if response.is_stream_consumed:  # a transport that hands over a body already read (respx)
+                content = response.content
+                if len(content) > self._max_reply_bytes:
+                    raise too_large(what, self._max_reply_bytes)
+            else:
+                encoding = response.headers.get("content-encoding")
+                content = await read_bounded(response.aiter_raw(), encoding, self._max_reply_bytes, what)
+            return response.status_code, response.headers, content
 
     def _interpret(self, what: str, status: int, headers: Headers, content: bytes) -> Any:
         self._check_status(what, status, headers)
@@ -188,19 +236,26 @@ class Requester:
             try:
                 return await attempt()
             except AttemptFailed as failed:
-                if deadline is None:
-                    deadline = anyio.current_time() + policy.max_elapsed
-                may_retry = failed.rule.allows(method)
-                delay = policy.backoff(number, failed.retry_after)
-                if not may_retry or number >= policy.max_attempts or anyio.current_time() + delay > deadline:
-                    if may_retry:
-                        log.warning("%s: giving up after %d attempts: %s", what, number, failed.error)
-                    raise failed.error from None
-                self.retries[failed.cause] += 1
-                log.info("%s: attempt %d failed (%s); retrying in %.2f s", what, number, failed.error, delay)
+                error, rule, cause, retry_after = failed.error, failed.rule, failed.cause, failed.retry_after
+            except PbxError as exc:  # final at once; raised below, outside this block
+                error, rule, cause, retry_after = exc, rules.FINAL, "", None
+            if deadline is None:
+                deadline = anyio.current_time() + policy.max_elapsed
+            may_retry = rule.allows(method)
+            delay = policy.backoff(number, retry_after)
+            if not may_retry or number >= policy.max_attempts or anyio.current_time() + delay > deadline:
+                if may_retry:
+                    log.info("%s: giving up after %d attempts: %s", what, number, error)
+                raise _detached(error)
+            self.retries[cause] += 1
+            log.info("%s: attempt %d failed (%s); retrying in %.2f s", what, number, error, delay)
             await anyio.sleep(delay)
 
     # -- failures, typed --------------------------------------------------------------------------
+
+    def _deadline_passed(self, what: str) -> AttemptFailed:
+        error = NetworkError(f"{what}: no complete reply within {self._deadline:g} s (the timeout); check the network")
+        return AttemptFailed(error, rules.CONNECTION_LOST, "network: deadline")
 
     def _network_failure(self, what: str, exc: httpx.RequestError) -> AttemptFailed:
         kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
@@ -261,6 +316,13 @@ class Requester:
                 status_code=status,
             )
         return ApiError(f"{what}: unexpected HTTP {status}", status_code=status)
+
+
+def _detached(error: PbxError) -> PbxError:
+    """``error`` without the exceptions it was raised over (they may hold the request, and the key)."""
+    error.__cause__ = error.__context__ = None
+    error.__suppress_context__ = True
+    return error
 
 
 async def _read_bounded(chunks: AsyncIterator[bytes], limit: int) -> bytes:

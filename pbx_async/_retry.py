@@ -98,6 +98,9 @@ DATABASE_UNAVAILABLE = Rule("database unavailable", get=True, post=True)
 BODY_INCOMPLETE = Rule("body incomplete", get=True, post=False)
 # A resumed download whose range no longer fits the file: start the file over.
 RANGE_STALE = Rule("range stale", get=True, post=False)
+# Anything else (a refused key, a reply too large, a lie about pages): trying again
+# would get the same answer.
+FINAL = Rule("final", get=False, post=False)
 
 
 class AttemptFailed(Exception):

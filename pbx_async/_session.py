@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, Unpack
+from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
+from . import _config as config
 from . import _validation as check
 from ._concurrency import Limiter
 from ._config import DEFAULT_BASE_URL, ApiPaths, settings_from_env
@@ -31,8 +32,9 @@ from ._wire import params as wire
 from ._wire import replies
 
 DateLike = date | datetime
-MAX_CONCURRENCY = 256
-MAX_RECORDING_BYTES = 4 * 1024**3  # a WAV file cannot be larger
+StrPath = str | os.PathLike[str]
+K = TypeVar("K", bound="str | CallSummary | RecordingRef")
+R = TypeVar("R")
 
 
 class PbxSession:
@@ -43,7 +45,9 @@ class PbxSession:
                 print(call.uuid, call.direction.name, call.duration)
 
     ``max_concurrency`` bounds the requests in flight across everything the
-    session does (page prefetch, details, downloads). ``http_client`` takes your
+    session does (page prefetch, details, downloads). A JSON reply over
+    ``max_reply_bytes`` (on the wire or inflated) raises ``ResponseTooLargeError``;
+    each attempt must complete within ``timeout`` seconds, whole. ``http_client`` takes your
     own ``httpx.AsyncClient`` (a custom transport, proxies, respx in tests);
     the session uses it as given and leaves closing it to you.
     """
@@ -58,6 +62,7 @@ class PbxSession:
         utc_offset: int = 0,
         timeout: float | httpx.Timeout = 30.0,
         max_concurrency: int = 8,
+        max_reply_bytes: int = config.MAX_REPLY_BYTES,
         retry: RetryPolicy | None = None,
         paths: ApiPaths | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -69,7 +74,8 @@ class PbxSession:
         self.tenant_id = check.tenant_id(tenant_id)
         self.base_url = check.base_url(base_url)
         self.utc_offset = check.utc_offset(utc_offset)
-        self.max_concurrency = check.positive_int("max_concurrency", max_concurrency, maximum=MAX_CONCURRENCY)
+        self.max_concurrency = check.positive_int("max_concurrency", max_concurrency, maximum=config.MAX_CONCURRENCY)
+        self.max_reply_bytes = check.positive_int("max_reply_bytes", max_reply_bytes, maximum=2**40)
         if not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(check.positive_number("timeout", timeout))
         self._timeout = timeout
@@ -119,6 +125,7 @@ class PbxSession:
             limiter=Limiter(self.max_concurrency),
             direct=direct,
             retries=self._retries,
+            max_reply_bytes=self.max_reply_bytes,
         )
         return self
 
@@ -266,32 +273,35 @@ class PbxSession:
         raising. ``concurrency`` may exceed the session's ``max_concurrency``
         for this call.
         """
-        width = self._fan_width(concurrency, ordered, on_error)
+        return self._fan_out(calls, self.get_call_details, concurrency, ordered, on_error)
+
+    def _fan_out(
+        self,
+        calls: Iterable[K] | AsyncIterable[K],
+        work: Callable[[K], Awaitable[R | Skipped]],
+        concurrency: int | None,
+        ordered: bool,
+        on_error: OnError,
+    ) -> FanOut[K, R]:
         return FanOut(
             calls,
-            self.get_call_details,
-            width=width,
+            work,
+            width=check.fan_out(concurrency, ordered, on_error, default=self.max_concurrency),
             ordered=ordered,
             on_error=on_error,
             name_of=_name_of,
-            widen=self._widen,
+            widen=lambda w: self._http.limiter.widen(w),
         )
-
-    def _fan_width(self, concurrency: int | None, ordered: bool, on_error: str) -> int:
-        return check.fan_out(concurrency, ordered, on_error, default=self.max_concurrency, maximum=MAX_CONCURRENCY)
-
-    def _widen(self, width: int) -> Callable[[], None]:
-        return self._http.limiter.widen(width)
 
     # -- Recordings ------------------------------------------------------------------------------
 
     async def download_recording(
         self,
         call: str | CallSummary | RecordingRef,
-        dest: str | os.PathLike[str],
+        dest: StrPath,
         *,
         overwrite: bool = False,
-        max_bytes: int = MAX_RECORDING_BYTES,
+        max_bytes: int = config.MAX_RECORDING_BYTES,
     ) -> RecordingFile:
         """Download a call's recording into the folder ``dest``; returns its path, size and SHA-256.
 
@@ -314,24 +324,14 @@ class PbxSession:
             raise ValidationError(f"call {_name_of(call)} has no recording (recorded=False or no recordingUrl)")
         return await self._download(ref, dest, overwrite, max_bytes)
 
-    async def _download(
-        self, ref: RecordingRef, dest: str | os.PathLike[str], overwrite: bool, max_bytes: int
-    ) -> RecordingFile:
-        return await download(
-            self._http,
-            path=self.paths.recording,
-            params=self._params(wire.recording(ref.file_name)),
-            file_name=ref.file_name,
-            dest=Path(os.fspath(dest)),
-            call_uuid=ref.call_uuid,
-            overwrite=overwrite,
-            max_bytes=max_bytes,
-        )
+    async def _download(self, ref: RecordingRef, dest: StrPath, overwrite: bool, max_bytes: int) -> RecordingFile:
+        params = self._params(wire.recording(ref.file_name))
+        return await download(self._http, self.paths.recording, params, ref, Path(dest), overwrite, max_bytes)
 
     def download_recordings(
         self,
         calls: Iterable[str | CallSummary | RecordingRef] | AsyncIterable[str | CallSummary | RecordingRef],
-        dest_dir: str | os.PathLike[str],
+        dest_dir: StrPath,
         *,
         concurrency: int | None = None,
         ordered: bool = False,
@@ -351,26 +351,17 @@ class PbxSession:
         ``on_error`` here). Calls without a recording are skipped and counted in
         ``skipped``.
         """
-        width = self._fan_width(concurrency, ordered, on_error)
         check.flag("overwrite", overwrite)
         Path(os.fspath(dest_dir))  # a bad path type fails here, at the call site
 
         async def fetch(call: str | CallSummary | RecordingRef) -> RecordingFile | Skipped:
-            check_download(call, overwrite, MAX_RECORDING_BYTES)
+            check_download(call, overwrite, config.MAX_RECORDING_BYTES)
             ref = await recording_ref(call, self._call_summary)
             if ref is None:
                 return SKIPPED
-            return await self._download(ref, dest_dir, overwrite, MAX_RECORDING_BYTES)
+            return await self._download(ref, dest_dir, overwrite, config.MAX_RECORDING_BYTES)
 
-        return FanOut(
-            calls,
-            fetch,
-            width=width,
-            ordered=ordered,
-            on_error=on_error,
-            name_of=_name_of,
-            widen=self._widen,
-        )
+        return self._fan_out(calls, fetch, concurrency, ordered, on_error)
 
     # -- Notes -----------------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from ._errors import ValidationError
 
+MAX_CONCURRENCY = 256  # requests in flight a session or one call may ask for
+
 _CONTAINER = re.compile(r"[0-9]{6}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MIN_UTC_OFFSET, MAX_UTC_OFFSET = -720, 840  # UTC-12:00 .. UTC+14:00
@@ -113,7 +115,7 @@ def notes(value: Any) -> str:
     return value
 
 
-def fan_out(concurrency: Any, ordered: Any, on_error: Any, *, default: int, maximum: int) -> int:
+def fan_out(concurrency: Any, ordered: Any, on_error: Any, *, default: int, maximum: int = MAX_CONCURRENCY) -> int:
     """The width of a fan-out (``default`` when ``concurrency`` is None), its other flags checked."""
     flag("ordered", ordered)
     if on_error not in ("raise", "return"):

@@ -35,6 +35,8 @@ class DirectTransport(Protocol):
         params: Mapping[str, str] | None,
         form: Mapping[str, str] | None,
         timeouts: httpx.Timeout,
+        max_bytes: int,
+        what: str,
     ) -> tuple[int, Headers, bytes]: ...
 
 

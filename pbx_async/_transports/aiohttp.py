@@ -17,7 +17,10 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from .._body import ACCEPT_ENCODING, read_bounded
+
 _SKIP_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding"})
+_JSON_HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
 
 
 def _as_httpx_error(exc: BaseException, request: httpx.Request | None) -> httpx.TransportError:
@@ -104,8 +107,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         params: Mapping[str, str] | None,
         form: Mapping[str, str] | None,
         timeouts: httpx.Timeout,
+        max_bytes: int,
+        what: str,
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """One whole request with aiohttp alone: status, headers, and the decoded body."""
+        """One whole request with aiohttp alone: status, headers, and the body, inflated within ``max_bytes``."""
         if timeouts is not self._timeouts:  # the session passes the same object every time
             self._timeouts, self._client_timeout = (
                 timeouts,
@@ -119,11 +124,14 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 url,
                 params=params,
                 data=form,
+                headers=_JSON_HEADERS,
                 timeout=self._client_timeout,
                 allow_redirects=False,
-                auto_decompress=True,
+                auto_decompress=False,  # inflated by read_bounded, a bounded step at a time
             ) as response:
-                return response.status, response.headers, await response.read()
+                encoding = response.headers.get("content-encoding")
+                body = await read_bounded(response.content.iter_any(), encoding, max_bytes, what)
+                return response.status, response.headers, body
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _as_httpx_error(exc, None) from None
 
