@@ -31,9 +31,9 @@ def register(commands: Any) -> None:
         "  pbx-async demo\n  pbx-async demo --out /tmp/pbx-demo --seed 7",
         run_demo,
     )
-    demo.add_argument(
-        "--out", default="pbx-demo", metavar="DIR", help="folder to export into (default ./pbx-demo); a rerun "
-        "replaces only what an earlier demo wrote there"
+    opt.FOLDER.add(
+        demo, default="pbx-demo", help="folder to export into (default ./pbx-demo); a rerun replaces only what an "
+        "earlier demo wrote there"
     )  # fmt: skip
     opt.SEED.add(demo)
     opt.CALLS.add(demo, default=DEMO_CALLS, help=f"calls in the simulated week (default {DEMO_CALLS})")

@@ -46,7 +46,7 @@ def register(commands: Any) -> None:
         run_recording,
     )
     opt.UUID.add(recording)
-    recording.add_argument("--out", default=".", metavar="DIR", help="folder to save into (default: here)")
+    opt.FOLDER.add(recording, default=".", help="folder to save into (default: here)")
     opt.QUIET.add(recording)
     opt.add_account(recording)
 

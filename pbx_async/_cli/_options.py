@@ -76,6 +76,8 @@ TO = option("--to", dest="last", type=day, metavar="YYYY-MM-DD", help="last day 
 UTC_OFFSET = option(
     "--utc-offset", type=int, default=0, metavar="MINUTES", help="minutes from UTC for dates in and out (e.g. -300)"
 )
+# --out is a folder for the commands that write many files (export's --out is a file: its own option).
+FOLDER = option("--out", metavar="DIR", help="folder to write into")
 UUID = option("uuid", metavar="UUID", help="the call's UUID (from 'pbx-async calls')")
 CONCURRENCY = option("--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)")
 QUIET = option("--quiet", action="store_true", help="print nothing on success (with --json: only the JSON)")
