@@ -17,14 +17,16 @@ from types import TracebackType
 import attrs
 
 from ._concurrency import gather_ordered
-from ._errors import PaginationDriftError
+from ._errors import PaginationDriftError, ResponseFormatError
 from ._fanout import FanOut
 from ._records.calls import CallPage, CallSummary
 from ._records.events import Event
 
 FetchPage = Callable[[int], Awaitable[CallPage]]
-FetchEvents = Callable[[int], Awaitable[tuple[CallSummary | None, tuple[Event, ...], int]]]
+# page n -> (the call, page n's events, the page count, the event total)
+FetchEvents = Callable[[int], Awaitable[tuple[CallSummary | None, tuple[Event, ...], int, int]]]
 MAX_PASSES = 5
+PAGE_SIZE = 500  # rows a page of either list holds
 _SHIFTED = "Page a window that has ended, or drop strict=True to dedupe and re-read"
 
 
@@ -53,6 +55,7 @@ class PageIterator:
         self._next_page, self._passes, self._done = 1, 1, False
         self._prefetch: FanOut[int, CallPage] | None = None  # entered in __aenter__, exited in __aexit__
         self._prefetching = False  # first-pass pages still to come from it
+        self._pages_read = 0  # a hard cap against a server that keeps finding more pages
 
     async def __aenter__(self) -> PageIterator:
         """Stream the pages of the first pass through a sliding window for the whole block."""
@@ -111,8 +114,15 @@ class PageIterator:
         self._next_page = numbers[-1] + 1
 
     def _accept(self, page: CallPage) -> CallPage | None:
+        check_page_count("Call Summary", page.page, page.max_pages, page.total, len(page.calls))
+        self._pages_read += 1
         if self._expected is None:
             self._expected = page.total
+        elif self._pages_read > MAX_PASSES * (pages_for(max(self._expected, page.total)) + 2):
+            raise PaginationDriftError(
+                f"read {self._pages_read - 1} pages for {page.total} calls and the server still reports more; "
+                f"the list keeps changing, or its counts are wrong"
+            )
         elif self._strict and page.total != self._expected:
             raise PaginationDriftError(
                 f"the call list changed while it was paged: page 1 reported {self._expected} calls, "
@@ -178,16 +188,40 @@ async def read_event_pages(fetch: FetchEvents, *, window: int) -> tuple[CallSumm
     Page 1 gives the page count; the rest are read ``window`` at a time. An
     event seen on two pages (the timeline grew while it was read) is kept once.
     """
-    summary, events, max_pages = await fetch(1)
+    summary, events, max_pages, total = await fetch(1)
+    check_page_count("Call Details", 1, max_pages, total, len(events))
     if summary is None:
         return None, ()
     collected = list(events)
     next_page = 2
     while next_page <= max_pages:
         numbers = list(range(next_page, min(max_pages, next_page + window - 1) + 1))
-        for _, page_events, pages in await gather_ordered(fetch, numbers):
+        for number, (_, page_events, pages, page_total) in zip(
+            numbers, await gather_ordered(fetch, numbers), strict=True
+        ):
+            check_page_count("Call Details", number, pages, page_total, len(page_events))
+            # A timeline may grow while it is read (a live call), never by more than a page or two.
+            if pages > pages_for(total) + 2:
+                raise ResponseFormatError(
+                    f"Call Details: page {number} reports {pages} pages where page 1 reported {max_pages}; "
+                    f"the server's page counts are not to be trusted"
+                )
             collected.extend(page_events)
             max_pages = max(max_pages, pages)
         next_page = numbers[-1] + 1
     unique = {event.uuid: event for event in collected}
     return summary, tuple(sorted(unique.values(), key=lambda e: e.date))
+
+
+def pages_for(total: int) -> int:
+    """How many pages ``total`` rows take (one, for none)."""
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def check_page_count(what: str, page: int, max_pages: int, total: int, rows: int) -> None:
+    """Refuse a page whose counts cannot be true: a server that lies about them would be paged forever."""
+    if total < 0 or rows > PAGE_SIZE or not 0 <= max_pages <= pages_for(total) + 1:
+        raise ResponseFormatError(
+            f"{what}: page {page} reports {max_pages} pages for {total} rows ({rows} on this page), "
+            f"but {PAGE_SIZE} rows fill a page; the server's paging is inconsistent"
+        )

@@ -230,10 +230,10 @@ class PbxSession:
         offset = check.utc_offset(self.utc_offset if utc_offset is None else utc_offset)
         path = self.paths.call_details
 
-        async def fetch(page: int) -> tuple[CallSummary | None, tuple[Event, ...], int]:
+        async def fetch(page: int) -> tuple[CallSummary | None, tuple[Event, ...], int, int]:
             params = self._params(wire.call_details(call_uuid, offset, page))
             summary, events = await self._http.get("Call Details", path, params, replies.details_page)
-            return summary, events.events, events.max_pages
+            return summary, events.events, events.max_pages, events.total
 
         summary, events = await read_event_pages(fetch, window=self.max_concurrency)
         if summary is None:

@@ -220,8 +220,8 @@ async def test_pages_report_their_position(api: respx.MockRouter, session: PbxSe
 
 @MODES
 async def test_later_pages_are_prefetched_concurrently_within_the_limit(api: respx.MockRouter, entered: bool) -> None:
-    calls = [f"c{i}" for i in range(10 * 50)]
-    server = paged_server(calls, per_page=50, delay=0.05)
+    calls = [f"c{i}" for i in range(10 * 500)]
+    server = paged_server(calls, delay=0.05)
     api.get(LIST_URL).mock(side_effect=server)
     async with mocked_session(api, max_concurrency=4) as session:
         got = [c.uuid for c in await collect(session.iter_calls(), entered)]
