@@ -85,7 +85,11 @@ JSON = option("--json", action="store_true", help="print the result as one line 
 SEED = option("--seed", type=int, default=0, help="the simulated dataset's seed (default 0)")
 CALLS = option("--calls", type=int, metavar="N", help="calls in the simulated dataset")
 VERBOSE = option(
-    "-v", "--verbose", action="count", default=0, help="log to stderr: -v what is done, -vv every request (key masked)"
+    "-v",
+    "--verbose",
+    action="count",
+    default=0,
+    help="log lines on stderr: -v INFO, -vv DEBUG (every request; key masked)",
 )
 LOG_LEVEL = option(
     "--log-level",
