@@ -6,7 +6,6 @@ module owns what happens on disk. Local files live in ``_recording_files``.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -100,14 +99,16 @@ async def download(
             raise ResponseFormatError(
                 f"{what}: not a whole WAV file (its header disagrees with the {total} bytes sent)"
             )
-        os.replace(part.path, target)
+        part.finish(target)
         return RecordingFile(call_uuid, target, part.written, part.digest.hexdigest())
 
     def headers() -> dict[str, str]:
         # Identity encoding keeps byte counts and Range offsets those of the file itself.
         sent = {"Accept-Encoding": "identity"}
-        if part.written:
+        if part.written and part.validator is not None:
+            # The rest of the same file, or (If-Range) the whole file if it has changed since.
             sent["Range"] = f"bytes={part.written}-"
+            sent["If-Range"] = part.validator
         return sent
 
     try:
@@ -128,20 +129,33 @@ async def download(
         lock.release()
 
 
+def _validator(reply: StreamReply) -> str | None:
+    """What identifies this version of the file: a strong ETag, else Last-Modified."""
+    etag = reply.headers.get("etag")
+    if etag and not etag.startswith("W/"):  # If-Range takes only a strong validator
+        return etag
+    return reply.headers.get("last-modified")
+
+
 def _start(what: str, reply: StreamReply, part: Part) -> int:
     """The total size of the file, from a 200 or 206 head; restarts the part when the server asks."""
     if reply.status == 416:  # our part is already past the end: start again
         part.restart()
         raise AttemptFailed(NetworkError(f"{what}: stale partial download"), rules.RANGE_STALE, "range")
+    validator = _validator(reply)
     if reply.status == 206:
         span = _content_range(reply.headers.get("content-range"))
-        if span is None or span[0] != part.written:
+        if span is None or span[0] != part.written or validator != part.validator or span[1] != part.total:
+            # Another version of the file, or another range than asked: its bytes must not be spliced on.
             part.restart()
-            raise AttemptFailed(NetworkError(f"{what}: unusable Content-Range"), rules.RANGE_STALE, "range")
+            raise AttemptFailed(
+                NetworkError(f"{what}: the resumed reply is not the same file"), rules.RANGE_STALE, "range"
+            )
         return span[1]
-    if part.written:  # the server ignored Range: take the whole file again
+    if part.written:  # the server ignored Range, or (If-Range) the file changed: take it whole again
         part.restart()
     length = reply.headers.get("content-length")
     if length is None or not length.isdigit():
         raise ResponseFormatError(f"{what}: the reply has no Content-Length, so completeness cannot be checked")
+    part.remember(validator, int(length))
     return int(length)

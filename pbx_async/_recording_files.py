@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import stat
@@ -131,19 +132,62 @@ def _recorded(call_uuid: str, target: Path) -> RecordingFile:
 
 
 class Part:
-    """The growing ``.part`` file (opened once, without following links), its length and running hash."""
+    """The growing ``.part`` file (opened once, without following links), its length and running hash.
+
+    Beside it, ``.NAME.part.tag`` keeps the validator (ETag, else Last-Modified)
+    and total size of the file the bytes came from, so a resume asks for the
+    rest of that same file (``If-Range``) and never splices two versions.
+    """
 
     def __init__(self, path: Path, fd: int) -> None:
         self.path, self._fd = path, fd
-        # A part left by an interrupted run is resumed: its bytes are already there.
+        self._tag_path = path.with_name(path.name + ".tag")
+        self.validator, self.total = self._read_tag()
         os.lseek(fd, 0, os.SEEK_SET)
         self.digest: _Hash
         self.digest, self.written = _hash_fd(fd)
+        if self.written and self.validator is None:  # bytes of an unknown version: not resumable
+            self.restart()
+
+    def _read_tag(self) -> tuple[str | None, int | None]:
+        fd = _open_regular(self._tag_path, os.O_RDONLY)
+        if fd is None:
+            return None, None
+        try:
+            tag = json.loads(os.read(fd, 4096) or b"null")
+        except ValueError:
+            return None, None
+        finally:
+            os.close(fd)
+        if isinstance(tag, dict) and isinstance(tag.get("validator"), str) and isinstance(tag.get("total"), int):
+            return tag["validator"], tag["total"]
+        return None, None
+
+    def remember(self, validator: str | None, total: int) -> None:
+        """Note which version of the file the bytes belong to (before any is written)."""
+        if (validator, total) == (self.validator, self.total):
+            return
+        self.validator, self.total = validator, total
+        fd = _open_regular(self._tag_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        assert fd is not None  # O_CREAT: it exists now
+        try:
+            os.write(fd, json.dumps({"validator": validator, "total": total}).encode())
+        finally:
+            os.close(fd)
 
     def restart(self) -> None:
         os.ftruncate(self._fd, 0)
         os.lseek(self._fd, 0, os.SEEK_SET)
         self.digest, self.written = hashlib.sha256(), 0
+
+    def finish(self, target: Path) -> None:
+        """Move the whole file into place (a link at ``target`` is replaced, never followed)."""
+        os.replace(self.path, target)
+        self._drop_tag()
+
+    def _drop_tag(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._tag_path)
 
     def write(self, chunk: bytes) -> None:
         view = memoryview(chunk)
@@ -156,6 +200,7 @@ class Part:
         if self.written == 0:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
+            self._drop_tag()
 
 
 class Lock:

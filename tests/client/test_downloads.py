@@ -15,6 +15,7 @@ import respx
 
 from pbx_async import (
     AuthenticationError,
+    NetworkError,
     PbxSession,
     RecordingFile,
     RecordingRef,
@@ -31,7 +32,8 @@ from ..conftest import BASE, list_reply, mocked_session
 pytestmark = pytest.mark.anyio
 REC_URL = BASE + "api/call_recording.php"
 WAV = Recording("fixture", 300_000, 8000).read()
-C1 = RecordingRef("c1", "c1.wav")  # call c1's recording, by the file name the server gave
+C1 = RecordingRef("c1", "c1.wav")
+ETAG = '"wav-v1"'  # call c1's recording, by the file name the server gave
 
 
 class _CutStream(httpx.AsyncByteStream):
@@ -55,8 +57,8 @@ def wav_server(api: respx.MockRouter, *, ranges: bool, cut_first_at: int | None,
         wanted = request.headers.get("range")
         log.append(wanted)
         cut = cut_first_at if state.pop("first", False) else None
-        headers = {"content-type": "audio/wav"}
-        if ranges and wanted:
+        headers = {"content-type": "audio/wav", "etag": ETAG}
+        if ranges and wanted and request.headers.get("if-range") == ETAG:
             start = int(wanted.removeprefix("bytes=").rstrip("-"))
             body = WAV[start:]
             headers |= {"content-range": f"bytes {start}-{len(WAV) - 1}/{len(WAV)}", "content-length": str(len(body))}
@@ -91,12 +93,16 @@ async def test_a_cut_connection_resumes_to_a_byte_identical_file(
 async def test_a_part_left_by_a_crashed_run_is_resumed(
     api: respx.MockRouter, session: PbxSession, tmp_path: Path
 ) -> None:
-    (tmp_path / ".c1.wav.part").write_bytes(WAV[:70_000])
     log: list[str | None] = []
-    wav_server(api, ranges=True, cut_first_at=None, log=log)
-    rec = await session.download_recording(C1, tmp_path)
-    assert log == ["bytes=70000-"]
+    wav_server(api, ranges=True, cut_first_at=70_000, log=log)
+    async with mocked_session(api, retry=RetryPolicy(max_attempts=1)) as first_run:
+        with pytest.raises(NetworkError):  # the first run dies with 70,000 bytes on disk
+            await first_run.download_recording(C1, tmp_path)
+    assert (tmp_path / ".c1.wav.part").stat().st_size == 70_000
+    rec = await session.download_recording(C1, tmp_path)  # a later run
+    assert log == [None, "bytes=70000-"]
     assert rec.path.read_bytes() == WAV
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c1.wav"]
 
 
 async def test_a_complete_file_is_not_fetched_again(api: respx.MockRouter, session: PbxSession, tmp_path: Path) -> None:
