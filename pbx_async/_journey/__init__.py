@@ -6,7 +6,7 @@
 ``journey_row`` flattens a journey into one table row (``JOURNEY_COLUMNS``).
 """
 
-from ._build import call_journey
+from ._build import call_journey, in_step_order
 from ._records import (
     CallJourney,
     ConferenceRefusal,
@@ -63,5 +63,6 @@ __all__ = [
     "SupervisionKind",
     "Voicemail",
     "call_journey",
+    "in_step_order",
     "journey_row",
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from .._records.calls import CallDetails, CallDirection
 from .._records.event_types import EVENT_TYPES
+from .._records.events import Event
 from ._draft import Draft
 from ._handlers import HANDLERS
 from ._records import (
@@ -19,7 +21,7 @@ from ._records import (
     RoutingKind,
     Voicemail,
 )
-from ._tables import NAMED_PARTIES, OUTBOUND_MARKS
+from ._tables import NAMED_PARTIES, OUTBOUND_MARKS, STEP_ORDER
 
 _MENU_ROUTING = frozenset(
     {RoutingKind.DIRECTORY, RoutingKind.DIRECTORY_INVALID, RoutingKind.DIRECTORY_TIMEOUT, RoutingKind.DIRECTORY_EXIT}
@@ -37,8 +39,12 @@ def call_journey(details: CallDetails) -> CallJourney:
     The summary is used for two things only: ``uuid`` and the start (the
     clock's zero: the earlier of the call's date and its first event). Server
     verdicts such as ``spoke_to_person`` or ``last_event`` are not read.
-    Events are taken in the order given (the API's time order). The API
-    document names the events but not how they combine; these are the rules:
+    Events are taken in time order; within one second (the API's clock) in
+    the order a call's steps happen (arrival, routing, menus, something starts
+    ringing or waiting, it ends, what follows an answer, voicemail, the hangup:
+    ``_tables.STEP_ORDER``), so the journey does not depend on how an export
+    ordered events that share a second. The API document names the events but
+    not how they combine; these are the rules:
 
     - Direction: inbound when a "Call in to DID" (1) is present; else outbound
       when a dial-out (37-43), an Outbound API Call (6), a Device Dialing List
@@ -104,7 +110,7 @@ def call_journey(details: CallDetails) -> CallJourney:
     - Event ids the table does not list are kept whole in ``unknown_events``.
     """
     call = details.call
-    events = details.events
+    events = in_step_order(details.events)
     origin = call.date
     if events and events[0].date < origin:
         origin = events[0].date
@@ -124,6 +130,15 @@ def call_journey(details: CallDetails) -> CallJourney:
         d.last_at = at
     d.close_all(d.ended_at if d.ended_at is not None else d.last_at)
     return _freeze(details, d, types, origin)
+
+
+def _step(event: Event) -> tuple[datetime, int]:
+    return event.date, STEP_ORDER.get(event.type_id, 50)
+
+
+def in_step_order(events: Iterable[Event]) -> list[Event]:
+    """Events in time order; within one second, in the order a call's steps happen (as ``call_journey`` reads them)."""
+    return sorted(events, key=_step)
 
 
 def _direction(types: set[int]) -> CallDirection | None:

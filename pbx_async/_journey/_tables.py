@@ -59,3 +59,34 @@ SUPERVISION = {91: SupervisionKind.LISTEN, 92: SupervisionKind.WHISPER, 93: Supe
 
 
 NAMED_PARTIES = frozenset({3, 4, 9, 10, 11, 13, 25, 91, 92, 93, 95})
+
+# Within one second (the API's clock) events are put in the order a call's steps happen, since an export may not
+# keep the server's order there: arrival and routing, menus, something starts ringing or waiting, it ends, what
+# follows an answer, voicemail, the hangup. Ids not listed sit in the middle (50).
+STEP_ORDER: dict[int, int] = {
+    **dict.fromkeys((1, 2, 6, 8, 88), 0),
+    **dict.fromkeys((60, 61, 71, 72), 10),
+    77: 11,
+    90: 12,
+    51: 20,
+    53: 21,
+    54: 21,
+    52: 22,
+    55: 22,
+    67: 23,
+    68: 24,
+    69: 25,
+    70: 25,
+    **dict.fromkeys((3, 28, 47, 37, 43, 64, 85, 86, 87, 7, 81), 30),
+    **dict.fromkeys((62, 63, 65, 66, 78), 31),
+    **dict.fromkeys((98, 48), 35),
+    **dict.fromkeys((4, 9, 10, 11, 29, 30, 49, 50, 96, 89, 38, 39, 40, 41, 42, 79, 80, 82, 83, 84), 40),
+    97: 45,
+    17: 48,  # the forwarding menu, before the choice made in it (18, 19, 35)
+    **dict.fromkeys((91, 92, 93, 56, 57), 50),
+    **dict.fromkeys((58, 59), 55),
+    **dict.fromkeys((23, 25), 60),
+    **dict.fromkeys((36, 26, 27), 65),
+    5: 99,
+    31: 99,
+}
