@@ -1,0 +1,206 @@
+"""Reading an export's output back as ``CallDetails``: the SQLite file, JSON lines, CSV or Parquet.
+
+Only the columns every export writes are read (the calls' summary columns and
+the events' ``uuid``, ``call_uuid``, ``date``, ``type_id``, ``data1``-``data4``),
+so a newer export with more tables or columns reads the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._errors import ValidationError
+from .._records.calls import CallDetails, CallDirection, CallSummary
+from .._records.event_types import event_class
+from .._records.events import Event
+
+SUMMARY_COLUMNS = (
+    "uuid",
+    "date",
+    "direction",
+    "cid_name",
+    "cid_num",
+    "num_dialed",
+    "duration",
+    "recorded",
+    "recording_url",
+    "did_description",
+    "cid_prefix",
+    "last_event",
+    "flagged",
+    "severity",
+    "notes",
+    "went_to_voicemail",
+    "spoke_to_person",
+    "did_group",
+    "transcription",
+)
+_FLAGS = ("recorded", "flagged", "went_to_voicemail", "spoke_to_person")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_IN_A_FOLDER = ("calls.sqlite", "calls.jsonl", "calls.csv", "calls.parquet")
+
+
+@attrs.frozen
+class ExportCall:
+    """One call of an export: its details and whether its recording file was downloaded (None: not known)."""
+
+    details: CallDetails
+    downloaded: bool | None
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "t")
+    return bool(value)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def summary(row: Mapping[str, Any]) -> CallSummary:
+    """A ``calls`` row (any export format's spelling) as a ``CallSummary``."""
+    return CallSummary(
+        uuid=str(row["uuid"]),
+        date=datetime.fromisoformat(str(row["date"])),
+        direction=CallDirection[str(row["direction"]).upper()],
+        cid_name=_text(row.get("cid_name")),
+        cid_num=_text(row.get("cid_num")),
+        num_dialed=_text(row.get("num_dialed")),
+        duration=_int(row.get("duration")),
+        recorded=_flag(row.get("recorded")),
+        recording_url=_text(row.get("recording_url")),
+        did_description=_text(row.get("did_description")),
+        cid_prefix=_text(row.get("cid_prefix")),
+        last_event=_text(row.get("last_event")),
+        flagged=_flag(row.get("flagged")),
+        severity=_int(row.get("severity")),
+        notes=_text(row.get("notes")),
+        went_to_voicemail=_flag(row.get("went_to_voicemail")),
+        spoke_to_person=_flag(row.get("spoke_to_person")),
+        did_group=_text(row.get("did_group")),
+        transcription=_text(row.get("transcription")),
+    )
+
+
+def event(uuid: str, date: str | datetime, type_id: int | str, data: Iterable[Any]) -> Event:
+    d1, d2, d3, d4 = (_text(v) for v in data)
+    when = date if isinstance(date, datetime) else datetime.fromisoformat(date)
+    kind = int(type_id)
+    return event_class(kind)(uuid=uuid, date=when, type_id=kind, data1=d1, data2=d2, data3=d3, data4=d4)
+
+
+def locate(source: Path) -> tuple[Path, str]:
+    """The export file and its format; a folder holding one (``calls.sqlite`` first) will do."""
+    if source.is_dir():
+        found = next((source / name for name in _IN_A_FOLDER if (source / name).is_file()), None)
+        if found is None:
+            raise ValidationError(f"{source} holds no export ({', '.join(_IN_A_FOLDER)})")
+        source = found
+    if not source.is_file():
+        raise ValidationError(f"no export at {source}")
+    with source.open("rb") as fh:
+        if fh.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC:
+            return source, "sqlite"
+    kind = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}.get(source.suffix.lower())
+    if kind is None:
+        raise ValidationError(f"{source} is not an export: expected SQLite, .jsonl, .csv or .parquet")
+    return source, kind
+
+
+def read_calls(path: Path, kind: str) -> Iterator[ExportCall]:
+    """Every call of the export with its events, in no promised order."""
+    try:
+        if kind == "sqlite":
+            yield from _sqlite(path)
+        elif kind == "jsonl":
+            yield from _jsonl(path)
+        else:
+            yield from _tables(path, kind)
+    except (sqlite3.DatabaseError, KeyError, ValueError, json.JSONDecodeError) as exc:
+        if isinstance(exc, ValidationError):
+            raise
+        raise ValidationError(f"{path} is not a readable export: {exc}") from None
+
+
+def _sqlite(path: Path) -> Iterator[ExportCall]:
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        db.row_factory = sqlite3.Row
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        downloaded = {r[0] for r in db.execute("SELECT call_uuid FROM recordings")} if "recordings" in tables else None
+        calls = db.execute(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM calls ORDER BY uuid")  # noqa: S608
+        plain = db.cursor()
+        plain.row_factory = None  # events as tuples: the bulk of the file
+        events = plain.execute(
+            "SELECT call_uuid, uuid, date, type_id, data1, data2, data3, data4 FROM events "
+            "ORDER BY call_uuid, date, rowid"  # rowid: the order they were written, the server's, within a second
+        )
+        pending = events.fetchone()
+        for row in calls:
+            uuid = row["uuid"]
+            found: list[Event] = []
+            while pending is not None and pending[0] < uuid:  # events of a call the calls table lacks
+                pending = events.fetchone()
+            while pending is not None and pending[0] == uuid:
+                found.append(event(pending[1], pending[2], pending[3], pending[4:8]))
+                pending = events.fetchone()
+            call = CallDetails(summary(dict(row)), tuple(found))
+            yield ExportCall(call, None if downloaded is None else uuid in downloaded)
+    finally:
+        db.close()
+
+
+def _jsonl(path: Path) -> Iterator[ExportCall]:
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            events = tuple(
+                event(e["uuid"], e["date"], e["type_id"], (e.get(f"data{i}") for i in range(1, 5)))
+                for e in row.get("events") or ()
+            )
+            recording = row.get("recording")
+            yield ExportCall(CallDetails(summary(row), events), recording is not None if "recording" in row else None)
+
+
+def _rows(path: Path, kind: str) -> Iterator[dict[str, Any]]:
+    if kind == "csv":
+        with path.open(encoding="utf-8", newline="") as fh:
+            yield from csv.DictReader(fh)
+        return
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ValidationError(f"reading {path} needs pyarrow: pip install 'pbx-async[parquet]'") from None
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
+        yield from batch.to_pylist()
+
+
+def _tables(path: Path, kind: str) -> Iterator[ExportCall]:
+    """CSV and Parquet: ``calls.csv`` beside ``calls-events.csv`` (no events file: calls without events)."""
+    calls = {str(r["uuid"]): r for r in _rows(path, kind)}
+    events_file = path.with_name(f"{path.stem}-events{path.suffix}")
+    by_call: dict[str, list[Event]] = {}
+    if events_file.is_file():
+        for e in _rows(events_file, kind):
+            by_call.setdefault(str(e["call_uuid"]), []).append(
+                event(str(e["uuid"]), e["date"], e["type_id"], (e.get(f"data{i}") for i in range(1, 5)))
+            )
+    for uuid, row in calls.items():
+        path_value = row.get("recording_path")
+        downloaded = None if "recording_path" not in row else bool(path_value)
+        yield ExportCall(CallDetails(summary(row), tuple(by_call.get(uuid, ()))), downloaded)
