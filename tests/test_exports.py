@@ -35,6 +35,7 @@ CORE = {
     "RecordingFile",
     "RecordingRef",
     "ResponseFormatError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "ServerError",
     "SinkError",
@@ -46,6 +47,7 @@ CORE = {
 TESTING = {
     "ConnectionDropped",
     "Faults",
+    "Lies",
     "Simulator",
     "SimulatorApp",
     "SimulatorTransport",

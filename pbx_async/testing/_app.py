@@ -1,16 +1,16 @@
-"""The simulator as a raw ASGI application (no framework: four endpoints and a recording path)."""
+"""The simulator as a raw ASGI application (no framework: four endpoints and a recording path), with faults and lies."""
 
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import anyio
 
-from ._reply import Reply, json_reply
+from ._lying_replies import echo_key, gzip_bomb, oversized, redirect
+from ._reply import Reply
 
 if TYPE_CHECKING:
     from ._simulator import Simulator
@@ -20,7 +20,12 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+_ENDPOINTS = {
+    "/api/call_list.php": "list",
+    "/api/call_details.php": "details",
+    "/api/call_notes.php": "notes",
+    "/api/call_recording.php": "recording",
+}
 _HTML_ERROR = b"<html><body><h1>%d</h1>The server had a problem.</body></html>"
 
 
@@ -57,8 +62,11 @@ class SimulatorApp:
         sim.stats[f"requests {path}"] += 1
         delay = sim.latency + (self._latency_rng.uniform(0, sim.jitter) if sim.jitter else 0.0)
         fault = sim.roll_fault()
+        endpoint = "recording" if path.startswith("/recordings/") else _ENDPOINTS.get(path, "other")
+        lie = sim.roll_lie(endpoint)
         if fault:
             sim.stats[f"fault {fault}"] += 1
+            lie = None if fault != "slow" else lie  # a request meets one trouble at most (slow only delays)
         if fault == "slow":
             delay += sim.faults.slow_seconds
         if delay:
@@ -66,18 +74,38 @@ class SimulatorApp:
         if fault in ("error_500", "error_503", "rate_limit"):
             await self._send_error(send, fault)
             return
-        reply = self._route(scope, body)
+        reply = self._lie_or_route(scope, body, lie)
+        for name in reply.lies:
+            sim.stats[f"lie {name}"] += 1
+        if lie == "trickle":
+            sim.stats["lie trickle"] += 1
+            await self._trickle(receive, send, reply)
+            return
         await self._send(send, reply, fault)
 
-    def _route(self, scope: Scope, body: bytes) -> Reply:
+    def _lie_or_route(self, scope: Scope, body: bytes, lie: str | None) -> Reply:
+        lies = self.sim.lies
+        if lie == "redirect":
+            raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+            return redirect(lies.redirect_to, raw_path, scope["query_string"], scope["method"])
+        if lie == "echo_key":
+            form = _form(body) if scope["method"] == "POST" else {}
+            return echo_key(_query(scope).get("auth") or form.get("auth") or self.sim.auth)
+        reply = self._route(scope, body, changed=lie == "resume_changes_file")
+        if lie == "gzip_bomb" and reply.is_json:
+            return gzip_bomb(reply, lies.bomb_bytes)
+        if lie == "oversized" and reply.is_json:
+            return oversized(reply, lies.oversized_bytes, lies.oversized_declared)
+        return reply
+
+    def _route(self, scope: Scope, body: bytes, *, changed: bool = False) -> Reply:
         path, method = scope["path"], scope["method"]
-        # Case-sensitive names, first value wins, as PHP's $_GET does for plain names.
-        params = dict(reversed(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)))
+        params = _query(scope)
         if path.startswith("/recordings/"):
-            file_name = path.rsplit("/", 1)[-1]
-            return self._recording(scope, file_name, self.sim.hosting(file_name=file_name))
+            file_name = path.split("/", 3)[3] if path.count("/") >= 3 else ""  # /recordings/CONTAINER/NAME
+            return self._recording(scope, file_name, self.sim.hosting(file_name=file_name), changed)
         if method == "POST" and path == "/api/call_notes.php":
-            form = dict(reversed(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))
+            form = _form(body)
             sim = self.sim.hosting(params=form)
             return sim.check_account(form) or sim.call_notes(form)
         sim = self.sim.hosting(params=params)
@@ -87,38 +115,13 @@ class SimulatorApp:
         if path in handlers:
             return sim.check_account(params) or handlers[path](params)
         if path == "/api/call_recording.php":
-            return sim.check_account(params) or self._recording(scope, params.get("fileName"), sim)
+            return sim.check_account(params) or self._recording(scope, params.get("fileName"), sim, changed)
         return Reply(404, (("content-length", "0"),), body=b"")
 
-    def _recording(self, scope: Scope, file_name: str | None, sim: Simulator) -> Reply:
-        call = sim.find_recording(file_name)
-        if call is None:
-            return json_reply({"error": "Recording not found."}, status=404)
-        recording = sim.recording(call.uuid)
-        size = recording.size
-        headers = [
-            ("content-type", "audio/wav"),
-            ("content-disposition", f'attachment; filename="{file_name}"'),
-        ]
-        if sim.range_requests:
-            headers.append(("accept-ranges", "bytes"))
-        range_header = dict(scope["headers"]).get(b"range")
-        if sim.range_requests and range_header:
-            match = _RANGE.match(range_header.decode("latin-1").strip())
-            first, last = (match.group(1), match.group(2)) if match else ("", "")
-            if not match or (not first and not last):
-                return Reply(416, (("content-range", f"bytes */{size}"), ("content-length", "0")), body=b"")
-            start = int(first) if first else size - int(last)
-            end = min(int(last) + 1, size) if first and last else size
-            if start >= size or start < 0 or start >= end:
-                return Reply(416, (("content-range", f"bytes */{size}"), ("content-length", "0")), body=b"")
-            headers += [
-                ("content-range", f"bytes {start}-{end - 1}/{size}"),
-                ("content-length", str(end - start)),
-            ]
-            return Reply(206, tuple(headers), chunks=recording.chunks(start, end), size=end - start)
-        headers.append(("content-length", str(size)))
-        return Reply(200, tuple(headers), chunks=recording.chunks(), size=size)
+    @staticmethod
+    def _recording(scope: Scope, file_name: str | None, sim: Simulator, changed: bool) -> Reply:
+        headers = dict(scope["headers"])
+        return sim.recording_reply(file_name, headers.get(b"range"), headers.get(b"if-range"), changed=changed)
 
     async def _send_error(self, send: Send, fault: str) -> None:
         status = {"error_500": 500, "error_503": 503, "rate_limit": 429}[fault]
@@ -150,3 +153,33 @@ class SimulatorApp:
             sent += len(chunk)
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+
+    async def _trickle(self, receive: Receive, send: Send, reply: Reply) -> None:
+        """The body one byte at a time, ``trickle_seconds`` apart, until it is sent or the client hangs up."""
+        pause = self.sim.lies.trickle_seconds
+        async with anyio.create_task_group() as tasks:
+
+            async def watch_for_hang_up() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                self.sim.stats["lie trickle abandoned"] += 1  # the client gave up before the end
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(watch_for_hang_up)
+            headers = [(k.encode(), v.encode()) for k, v in reply.headers]
+            await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+            for chunk in [reply.body] if reply.body is not None else reply.chunks or iter(()):
+                for i in range(len(chunk)):
+                    await send({"type": "http.response.body", "body": chunk[i : i + 1], "more_body": True})
+                    await anyio.sleep(pause)
+            await send({"type": "http.response.body", "body": b""})
+            tasks.cancel_scope.cancel()
+
+
+def _query(scope: Scope) -> dict[str, str]:
+    # Case-sensitive names, first value wins, as PHP's $_GET does for plain names.
+    return dict(reversed(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)))
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return dict(reversed(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ._dataset import SimCall, SimEvent
+
+PAGE_SIZE = 500
 
 
 class Rendering:
@@ -70,3 +73,16 @@ class Rendering:
             "didGroup": self._text(did.group if did else None, u, 9),
             "transcription": call.transcription,
         }
+
+    def _page_head(self, shown: int, page: int, total: int, offset: int) -> dict[str, Any]:
+        """The paging fields both paged replies open with."""
+        return {
+            "currentResultSize": self._num(shown),
+            "currentPage": self._num(page),
+            "maxResultSize": self._num(total),
+            "maxPages": self._num(math.ceil(total / PAGE_SIZE)),
+            "utcOffset": self._num(offset),
+        }
+
+    def _no_rows(self) -> Any:
+        return [] if self.quirks else {}  # the PHP service sends [] for an empty page

@@ -11,7 +11,7 @@ import attrs
 
 @attrs.frozen
 class Reply:
-    """What the app should send: status, headers, and a body as bytes or chunks."""
+    """What the app should send: status, headers, a body as bytes or chunks, and the lies it tells."""
 
     status: int
     headers: tuple[tuple[str, str], ...]
@@ -19,9 +19,10 @@ class Reply:
     chunks: Iterator[bytes] | None = None
     size: int = 0
     is_json: bool = False
+    lies: tuple[str, ...] = ()  # counted in ``sim.stats`` as "lie NAME" when sent
 
 
-def json_reply(payload: Any, status: int = 200) -> Reply:
+def json_reply(payload: Any, status: int = 200, lies: tuple[str, ...] = ()) -> Reply:
     body = json.dumps(payload, separators=(",", ":")).encode()
     headers = (("content-type", "application/json"), ("content-length", str(len(body))))
-    return Reply(status, headers, body=body, size=len(body), is_json=True)
+    return Reply(status, headers, body=body, size=len(body), is_json=True, lies=lies)

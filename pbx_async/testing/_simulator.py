@@ -1,4 +1,4 @@
-"""``Simulator``: the dataset, the API's behaviour (filters, paging, offsets, errors), and fault knobs.
+"""``Simulator``: the dataset, the API's behaviour (filters, paging, offsets, errors), fault and lie knobs.
 
 The wire names here are written out independently of the client's wire layer
 on purpose: a test of client against simulator then checks one reading of the
@@ -7,7 +7,6 @@ seed against another, instead of a mapping against itself.
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -25,12 +24,13 @@ from . import _filters as filters
 from ._app import SimulatorApp
 from ._dataset import Generator, Scenario, SimCall, SimEvent
 from ._faults import Faults
-from ._render import Rendering
+from ._lies import Lies
+from ._lying_replies import lie_about_pages
+from ._recordings import Recordings
+from ._render import PAGE_SIZE, Rendering
 from ._reply import Reply, json_reply
 from ._server import SimulatorTransport
-from ._wav import HEADER_SIZE, Recording
 
-PAGE_SIZE = 500
 DEFAULT_NOW = datetime(2026, 11, 2, 17, 0, 0, tzinfo=UTC)
 DEFAULT_AUTH = "sim-secret-key"
 DEFAULT_CONTAINER = "123456"
@@ -41,7 +41,7 @@ ERR_UUID = "Your CallUUID is missing."
 NOTES_OK = "Your call notes have been submitted."
 
 
-class Simulator(Rendering):
+class Simulator(Recordings, Rendering):
     """A faithful stand-in for the PBX call-history API, seeded and deterministic.
 
         sim = Simulator(calls=2_000, days=7, seed=1)
@@ -54,8 +54,11 @@ class Simulator(Rendering):
     ``recording_sha256()``. Knobs (all off by default): ``latency`` and
     ``jitter`` (seconds), ``faults`` (``Faults``), ``live_arrivals`` (new calls
     added before each Call Summary request), ``quirks`` (numbers as strings,
-    ``[]`` for no rows, ``""``/null for empty text, fractional seconds).
-    ``range_requests`` (on by default) serves HTTP Range on recordings.
+    ``[]`` for no rows, ``""``/null for empty text, fractional seconds),
+    ``lies`` (``Lies``: a hostile server). ``range_requests`` (on by default)
+    serves HTTP Range on recordings; they always carry ``ETag`` and
+    ``Last-Modified`` (``recording_validators()``) and honour ``If-Range``.
+    ``stats`` counts requests by path, ``fault KIND`` and ``lie NAME``.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class Simulator(Rendering):
         latency: float = 0.0,
         jitter: float = 0.0,
         faults: Faults | None = None,
+        lies: Lies | None = None,
         live_arrivals: int = 0,
         quirks: bool = False,
         range_requests: bool = True,
@@ -83,7 +87,7 @@ class Simulator(Rendering):
             raise ValueError("now must be an aware datetime")
         self.seed, self.auth, self.container_id, self.tenant_id = seed, auth, container_id, tenant_id
         self.recordings, self.recording_bytes, self.sample_rate = recordings, recording_bytes, sample_rate
-        self.latency, self.jitter, self.faults = latency, jitter, faults or Faults()
+        self.latency, self.jitter, self.faults, self.lies = latency, jitter, faults or Faults(), lies or Lies()
         self.live_arrivals, self.quirks, self.range_requests = live_arrivals, quirks, range_requests
         self._public_url = public_url
         self.now = now.astimezone(UTC)
@@ -94,7 +98,11 @@ class Simulator(Rendering):
         if not recordings:
             for call in self._calls.values():
                 call.recorded = False
+        self._names: dict[str, str] = {}
+        self._owners: dict[str, str] = {}
+        self._name_recordings(self._calls.values())
         self._fault_rng = random.Random(seed + 1)
+        self._lie_rng, self._pages_rng, self._pages_lied = random.Random(seed + 3), random.Random(seed + 4), 0
         self._version = 0
         self._cache: dict[tuple[Any, ...], list[SimCall]] = {}
         self._rendered: dict[
@@ -118,7 +126,8 @@ class Simulator(Rendering):
 
     @classmethod
     def accounts(cls, count: int, *, seed: int = 0, **options: Any) -> Simulator:
-        """``count`` accounts behind one address; the first serves them all (faults and latency are its own).
+        """``count`` accounts behind one address; the first serves them all (faults, latency and the
+        rated lies are its own; each account tells its own ``pages``, name and URL lies).
 
             sim = Simulator.accounts(3, calls=1_000)
             for account in sim.all_accounts(): print(account.container_id, account.tenant_id, account.auth)
@@ -137,6 +146,8 @@ class Simulator(Rendering):
             for i in range(count)
         ]
         sims[0].hosted.extend(sims[1:])
+        for sim in sims[1:]:
+            sim.stats = sims[0].stats  # one count for the address: a lie in any account shows
         return sims[0]
 
     def all_accounts(self) -> list[Simulator]:
@@ -211,7 +222,7 @@ class Simulator(Rendering):
             num_dialed=call.num_dialed or None,
             duration=call.duration,
             recorded=call.recorded,
-            recording_url=self.recording_url(call) if call.recorded else None,
+            recording_url=self.truth_recording_url(call) if call.recorded else None,
             did_description=call.did.description if call.did else None,
             cid_prefix=call.did.cid_prefix if call.did else None,
             last_event=call.last_event,
@@ -242,28 +253,6 @@ class Simulator(Rendering):
             )
         return CallDetails(call=self.truth_call(uuid, utc_offset), events=tuple(events))
 
-    def file_name(self, uuid: str) -> str:
-        return f"{uuid}.wav"
-
-    def recording_url(self, call: SimCall) -> str:
-        return f"{self.public_url.rstrip('/')}/recordings/{self.container_id}/{self.file_name(call.uuid)}"
-
-    def recording(self, uuid: str) -> Recording:
-        call = self._calls[uuid]
-        if not call.recorded:
-            raise KeyError(uuid)
-        if self.recording_bytes is not None:
-            data_size = max(0, self.recording_bytes - HEADER_SIZE)
-        else:
-            data_size = call.duration * self.sample_rate * 2
-        return Recording(f"{self.seed}:{uuid}", data_size, self.sample_rate)
-
-    def recording_bytes_of(self, uuid: str) -> bytes:
-        return self.recording(uuid).read()
-
-    def recording_sha256(self, uuid: str) -> str:
-        return self.recording(uuid).sha256()
-
     def _event_time(self, event: SimEvent) -> datetime:
         return event.at if self.quirks else event.at.replace(microsecond=0)
 
@@ -281,6 +270,7 @@ class Simulator(Rendering):
             if not self.recordings:
                 call.recorded = False
             self._calls[call.uuid] = call
+            self._name_recordings([call])
             added.append(call.uuid)
         self._changed()
         return added
@@ -292,6 +282,10 @@ class Simulator(Rendering):
 
     def roll_fault(self) -> str | None:
         return self.faults.pick(self._fault_rng.random())
+
+    def roll_lie(self, endpoint: str) -> str | None:
+        """The rated lie (if any) a request to ``endpoint`` meets; one roll per request, whatever else happens."""
+        return self.lies.pick(self._lie_rng.random(), endpoint)
 
     def check_account(self, params: Mapping[str, str]) -> Reply | None:
         if (
@@ -306,10 +300,26 @@ class Simulator(Rendering):
     def call_list(self, params: Mapping[str, str]) -> Reply:
         if self.live_arrivals:
             self.add_live_calls(self.live_arrivals)
-        return self._rendered_reply("list", params, self._call_list)
+        return self._paged_reply("list", params, self._call_list)
 
     def call_details(self, params: Mapping[str, str]) -> Reply:
-        return self._rendered_reply("details", params, self._call_details)
+        return self._paged_reply("details", params, self._call_details)
+
+    def _paged_reply(self, kind: str, params: Mapping[str, str], render: Callable[[Mapping[str, str]], Reply]) -> Reply:
+        """The true page, or under ``Lies(pages=...)`` one that lies about how many pages there are."""
+        reply = self._rendered_reply(kind, params, render)
+        mode = self.lies.pages
+        if mode is None or self._pages_rng.random() >= self.lies.pages_rate:
+            return reply
+        self._pages_lied += 1
+        page = max(1, filters.to_int(params.get("page")) or 1)
+        return lie_about_pages(
+            mode,
+            reply,
+            page,
+            self._pages_lied,
+            lambda p: self._rendered_reply(kind, {**params, "page": str(p)}, render),
+        )
 
     def _rendered_reply(
         self, kind: str, params: Mapping[str, str], render: Callable[[Mapping[str, str]], Reply]
@@ -327,7 +337,10 @@ class Simulator(Rendering):
         matches = self._matching(params, offset)
         rows = matches[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         data = {c.uuid: self._call_json(c, offset) for c in rows}
-        return json_reply({**self._page_head(len(rows), page, len(matches), offset), "data": data or self._no_rows()})
+        return json_reply(
+            {**self._page_head(len(rows), page, len(matches), offset), "data": data or self._no_rows()},
+            lies=self._url_lie(rows),
+        )
 
     def _call_details(self, params: Mapping[str, str]) -> Reply:
         call = self._calls.get(params.get("callUUID") or "")
@@ -343,21 +356,13 @@ class Simulator(Rendering):
                 **self._page_head(len(events), page, len(call.events), offset),
                 **self._call_json(call, offset),
                 "data": data or self._no_rows(),
-            }
+            },
+            lies=self._url_lie([call]),
         )
 
-    def _page_head(self, shown: int, page: int, total: int, offset: int) -> dict[str, Any]:
-        """The paging fields both paged replies open with."""
-        return {
-            "currentResultSize": self._num(shown),
-            "currentPage": self._num(page),
-            "maxResultSize": self._num(total),
-            "maxPages": self._num(math.ceil(total / PAGE_SIZE)),
-            "utcOffset": self._num(offset),
-        }
-
-    def _no_rows(self) -> Any:
-        return [] if self.quirks else {}  # the PHP service sends [] for an empty page
+    def _url_lie(self, calls: list[SimCall]) -> tuple[str, ...]:
+        recorded = self.lies.key_in_recording_url and any(c.recorded for c in calls)
+        return ("key_in_recording_url",) if recorded else ()
 
     def call_notes(self, form: Mapping[str, str]) -> Reply:
         call = self._calls.get(form.get("callUuid") or "")
@@ -372,12 +377,6 @@ class Simulator(Rendering):
             call.notes = form["callNotes"][:255] or None
         self._changed()
         return json_reply({"success": NOTES_OK})
-
-    def find_recording(self, file_name: str | None) -> SimCall | None:
-        if not file_name or not file_name.endswith(".wav"):
-            return None
-        call = self._calls.get(file_name[: -len(".wav")])
-        return call if call is not None and call.recorded else None
 
     # -- filters --------------------------------------------------------------------------------
 

@@ -32,6 +32,8 @@ class Recording:
         self.header = wav_header(data_size, sample_rate)
         self.size = HEADER_SIZE + data_size
         self._block = random.Random(key).randbytes(_BLOCK)
+        # A strong validator: the same key and size always make the same bytes.
+        self.etag = '"' + hashlib.sha256(f"{key}:{self.size}".encode()).hexdigest()[:24] + '"'
 
     def chunks(self, start: int = 0, end: int | None = None, chunk: int = 65536) -> Iterator[bytes]:
         """The bytes ``start`` to ``end`` (exclusive), in chunks."""
