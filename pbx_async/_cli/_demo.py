@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from .. import PbxSession
 from ..export import ExportSpec, report, run_export
-from ..testing import Faults, Simulator, serve
+from ..testing import Faults, Simulator, run_forever, serve
 from . import _options as opt
 from . import _output as out
 from ._demo_folder import DemoFolder
@@ -110,8 +107,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 def run_simulate(args: argparse.Namespace) -> int:
     require("uvicorn")
-    if args.port:
-        _port_free(args.host, args.port)  # a busy port said before a large dataset is built
+    port = _free_port(args.host, args.port)  # a busy port is said before a large dataset is built
     sim = Simulator.accounts(
         args.accounts,
         calls=args.calls,
@@ -124,31 +120,30 @@ def run_simulate(args: argparse.Namespace) -> int:
         quirks=args.quirks,
         recording_bytes=args.recording_bytes,
     )
-    # The dataset is built and stays: keep the garbage collector from walking it again and
-    # again, which on a large one pauses every request for a noticeable moment.
-    gc.collect()
-    gc.freeze()
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a simulator is meant to stop
-        anyio.run(_serve_until_stopped, sim, args)
+    url = f"http://{f'[{args.host}]' if ':' in args.host else args.host}:{port}/"
+    lines = [
+        f"  PBX_AUTH={a.auth} PBX_CONTAINER_ID={a.container_id} PBX_TENANT_ID={a.tenant_id} PBX_BASE_URL={url}"
+        for a in sim.all_accounts()
+    ]
+    print(
+        f"Simulating {args.accounts} account(s) of {len(sim)} calls over {args.days} days up to "
+        f"{sim.now:%Y-%m-%d %H:%M} UTC on {url}\n" + "\n".join(lines) + "\nPress Ctrl-C to stop.",
+        flush=True,
+    )
+    # uvicorn in the foreground: Ctrl-C (or SIGTERM) stops it, a second Ctrl-C without waiting.
+    with contextlib.suppress(KeyboardInterrupt):
+        run_forever(sim, host=args.host, port=port)
     return Exit.OK
 
 
-def _port_free(host: str, port: int) -> None:
-    """Raises the OSError a listening server would meet on ``host:port``."""
+def _free_port(host: str, port: int) -> int:
+    """``port`` if a server can listen there (else the OSError it would meet); for 0, a free port.
+
+    TODO(lead): a ``ready(url)`` callback of ``run_forever`` would print the port it bound
+    and close the short gap between this probe and its bind.
+    """
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server sets it
         probe.bind((host, port))
-
-
-async def _serve_until_stopped(sim: Simulator, args: argparse.Namespace) -> None:
-    async with serve(sim, host=args.host, port=args.port) as url:  # bound already: --port 0 shows the real one
-        lines = [
-            f"  PBX_AUTH={a.auth} PBX_CONTAINER_ID={a.container_id} PBX_TENANT_ID={a.tenant_id} PBX_BASE_URL={url}"
-            for a in sim.all_accounts()
-        ]
-        print(
-            f"Simulating {args.accounts} account(s) of {len(sim)} calls over {args.days} days up to "
-            f"{sim.now:%Y-%m-%d %H:%M} UTC on {url}\n" + "\n".join(lines) + "\nPress Ctrl-C to stop.",
-            flush=True,
-        )
-        await anyio.sleep_forever()
+        bound: int = probe.getsockname()[1]
+        return bound

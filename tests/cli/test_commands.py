@@ -136,3 +136,18 @@ def test_notes_are_saved_on_the_call(cli: Callable[..., Ran], account: Simulator
     assert (call.notes, call.severity, call.flagged) == ("Called back", 2, True)
     assert cli("notes", uuid, "--no-flag", "--quiet").out == ""
     assert account.truth_call(uuid).flagged is False
+
+
+def test_a_bug_shows_its_traceback_and_exits_3_never_1(
+    cli: Callable[..., Ran], account: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(args: object) -> int:
+        raise RuntimeError("a bug in the command")
+
+    monkeypatch.setattr("pbx_async._cli._oneoff.run_calls", broken)
+    ran = cli("calls", *WINDOW)
+    assert ran.code == Exit.FAILED  # 1 stays "done, some calls failed"
+    assert "Traceback" in ran.err and "RuntimeError: a bug in the command" in ran.err
+    assert (
+        ran.err.splitlines()[-1] == "pbx-async calls: an internal error (a bug): please report it with the lines above"
+    )
