@@ -87,6 +87,6 @@ def summary(args: argparse.Namespace, counts: dict[str, Any], files: Sequence[Pa
 
 
 def say(args: argparse.Namespace, text: str) -> None:
-    """A line for the user on stdout, unless --quiet."""
-    if not getattr(args, "quiet", False):
+    """A line for the user on stdout, unless --quiet, or --json (then stdout is the JSON alone)."""
+    if not (getattr(args, "quiet", False) or getattr(args, "json", False)):
         print(text)

@@ -68,3 +68,10 @@ def test_a_rerun_replaces_only_what_the_earlier_demo_wrote(cli: Callable[..., Ra
     assert kept(users, snapshot(tmp_path)) == []
     demos = {".pbx-async-demo.json", "calls.sqlite", "calls.sqlite-shm", "calls.sqlite-wal", "recordings"}
     assert {p.name for p in folder.iterdir()} - demos == {"my-notes.txt", "other.sqlite"}
+
+
+def test_the_demo_with_json_prints_one_json_line(cli: Callable[..., Ran], tmp_path: Path) -> None:
+    ran = cli("demo", "--out", str(tmp_path / "demo"), "--calls", "40", "--json")
+    [line] = ran.out.splitlines()
+    summary = json.loads(line)
+    assert summary["calls"] == 40 and summary["files"][0] == str(tmp_path / "demo" / "calls.sqlite")
