@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from ._errors import ResponseFormatError, ResponseTooLargeError
 
 ACCEPT_ENCODING = "gzip, deflate"  # the encodings read_bounded can inflate within its limit
+_STEP = 1 << 20
 _WBITS = {"gzip": 31, "x-gzip": 31, "deflate": 47}  # 47: zlib or gzip framing, whichever it is
 
 
@@ -47,8 +48,9 @@ async def read_bounded(chunks: AsyncIterator[bytes], encoding: str | None, limit
                 raise too_large(what, limit)
             data = chunk
             while data:
-                # At most what the limit still allows, plus one byte to notice going past it.
-                out += inflate.decompress(data, limit - len(out) + 1)
+                # At most what the limit still allows, plus one byte to notice going past it,
+                # and never more than a step at once, so a bomb never holds twice the limit.
+                out += inflate.decompress(data, min(_STEP, limit - len(out) + 1))
                 if len(out) > limit:
                     raise too_large(what, limit)
                 data = inflate.unconsumed_tail

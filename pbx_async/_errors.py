@@ -74,7 +74,9 @@ class StorageError(PbxError, OSError):
         return error
 
     def __str__(self) -> str:
-        return str(self.strerror)
+        if self.strerror is not None:  # built from an OSError: (errno, message)
+            return str(self.strerror)
+        return str(self.args[0]) if self.args else ""
 
 
 class SinkError(PbxError):
