@@ -32,20 +32,23 @@ _LEVELS = {0: logging.WARNING, 1: logging.INFO}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``pbx-async`` with ``argv`` (default: the process's); returns the exit code, never raises."""
+    """Run ``pbx-async`` with ``argv`` (default: the process's) and return its exit code (an ``Exit``).
+
+    Nothing a user can cause is raised or shown as a traceback; a bug's traceback is printed, and 3 returned.
+    """
     prog, where = "pbx-async", None
     restore: Callable[[], None] | None = None
     try:
         try:
             args = parse(argv)
         except SystemExit as done:  # --help, --version, --print-completion
-            _flush()
+            sys.stdout.flush()
             return int(done.code or 0)
         prog, where = f"pbx-async {args.command}", getattr(args, "out", None) or getattr(args, "file", None)
         restore = _logging(args.verbose, args.log_level)
         run: Callable[[argparse.Namespace], Any] = args.run  # a command's run_*, async or not
         code = anyio.run(run, args) if inspect.iscoroutinefunction(run) else run(args)
-        _flush()  # a closed pipe or a full disk shows here, inside the handler, not at exit
+        sys.stdout.flush()  # a closed pipe or a full disk shows here, inside the handler, not at exit
         return int(code)
     except BaseException as exc:  # the one place every error becomes a line and a code
         explained = explain(exc, str(where) if where is not None else None)
@@ -86,10 +89,6 @@ def _logging(verbose: int, level: str | None) -> Callable[[], None] | None:
         root.setLevel(before)
 
     return restore
-
-
-def _flush() -> None:
-    sys.stdout.flush()
 
 
 def _silence_stdout() -> None:

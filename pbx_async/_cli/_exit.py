@@ -101,8 +101,8 @@ def _explain_one(exc: BaseException, where: str | None) -> tuple[Exit, str] | No
         return Exit.USAGE, str(exc)
     if isinstance(exc, PbxError):
         return Exit.FAILED, str(exc)
-    if isinstance(exc, ModuleNotFoundError) and exc.name in EXTRAS:
-        return Exit.FAILED, str(missing_extra(exc.name))
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").partition(".")[0] in EXTRAS:
+        return Exit.FAILED, str(missing_extra((exc.name or "").partition(".")[0]))
     if isinstance(exc, sqlite3.Error):
         return _sqlite(exc, where or "the SQLite file")
     if isinstance(exc, socket.gaierror):
