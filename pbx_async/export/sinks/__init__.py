@@ -33,8 +33,16 @@ async def open_sink(url: str) -> Sink:
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - read for its error: a port that is not a number
-    except ValueError as exc:
-        raise ValidationError(f"--sink is not a usable URL ({exc}); e.g. postgresql://user@host:5432/db") from None
+    except ValueError:
+        # The parser's own words would quote the part it choked on: often a piece of a password.
+        error = ValidationError(
+            f"--sink is not a usable URL: {redact_url(url)!r}; a password holding / ? # or @ must be "
+            f"percent-encoded (%2F %3F %23 %40); e.g. postgresql://user@host:5432/db"
+        )
+    else:
+        error = None
+    if error is not None:
+        raise error
     scheme = parts.scheme.lower()
     if scheme in ("postgresql", "postgres"):
         return await PostgresSink.connect(url)

@@ -16,7 +16,6 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from ..._errors import SinkError, ValidationError
 from ..._records.calls import CallDetails, CallSummary
@@ -45,17 +44,29 @@ _NEEDING_DETAILS = _numbered(_schema.NEEDING_DETAILS)
 _NEEDING_RECORDINGS = _numbered(_schema.NEEDING_RECORDINGS)
 
 
+# password=, sslpassword=, ...: the value runs to the next "&" (a password may hold ? # / @).
+_SECRET_PARAM = re.compile(r"(?i)([?&][^=&#]*pass[^=&#]*=)([^&]*)")
+
+
+def _split_secrets(url: str) -> tuple[str, list[str]]:
+    """The URL with its passwords masked, and the passwords it held."""
+    found = [m.group(2) for m in _SECRET_PARAM.finditer(url) if m.group(2)]
+    url = _SECRET_PARAM.sub(lambda m: m.group(1) + "***", url)
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "the sink URL", found  # not a URL: nothing of it is repeated
+    # The user part runs to the last "@": a password may hold / ? # or @, which a parser misreads.
+    userinfo, at, host_and_rest = rest.rpartition("@")
+    if at and ":" in userinfo:
+        user, password = userinfo.split(":", 1)
+        found.append(password)
+        rest = f"{user}:***@{host_and_rest}"
+    return f"{scheme}://{rest}", found
+
+
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by ``***`` (for messages)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "the sink URL"  # unparsable: nothing of it is repeated
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+    """The URL with any password (in the user part or a ``*pass*=`` query value) replaced by ``***``."""
+    return _split_secrets(url)[0]
 
 
 class PostgresSink:
@@ -177,8 +188,26 @@ def _key(row: tuple[Any, ...]) -> str:
 
 
 def _scrub(exc: BaseException, url: str) -> str:
-    """The driver's message without the connection string or a password in it."""
+    """The driver's message without the connection string, or a password or any piece of one, in it."""
     text = str(exc) or type(exc).__name__
     if url:
         text = text.replace(url, redact_url(url))
+        for secret in _passwords(url):
+            text = _mask_pieces(text, secret)
     return re.sub(r"(password\s*[=:]\s*)\S+", r"\1***", text, flags=re.IGNORECASE)
+
+
+def _passwords(url: str) -> list[str]:
+    """Every password a sink URL carries."""
+    return [p for p in _split_secrets(url)[1] if p]
+
+
+def _mask_pieces(text: str, secret: str, shortest: int = 4) -> str:
+    """``text`` with ``secret`` masked, and any run of ``shortest`` or more of its characters
+    (a driver that misreads a ``/`` or ``#`` in a password quotes part of it as a port or path)."""
+    for size in range(len(secret), min(shortest, len(secret)) - 1, -1):
+        for start in range(len(secret) - size + 1):
+            piece = secret[start : start + size]
+            if piece in text:
+                text = text.replace(piece, "***")
+    return text
