@@ -20,7 +20,6 @@ from ._recording_files import BUSY, Part, _Busy, local_name, prepare, whole_wav_
 from ._records.calls import CallSummary
 from ._records.recordings import RecordingFile, RecordingRef
 from ._retry import AttemptFailed
-from ._wire.urls import file_name_from_url  # noqa: F401 - TODO(lead): remove once export uses RecordingRef
 
 _DOWNLOAD_STATUSES = frozenset({200, 206, 416})
 

@@ -30,6 +30,7 @@ async def open_sink(url: str) -> Sink:
 
     sink = await open_sink("postgresql://export@db.internal/calls")
     """
+    error: ValidationError | None = None
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - read for its error: a port that is not a number
@@ -39,8 +40,6 @@ async def open_sink(url: str) -> Sink:
             f"--sink is not a usable URL: {redact_url(url)!r}; a password holding / ? # or @ must be "
             f"percent-encoded (%2F %3F %23 %40); e.g. postgresql://user@host:5432/db"
         )
-    else:
-        error = None
     if error is not None:
         raise error
     scheme = parts.scheme.lower()
