@@ -157,21 +157,27 @@ class SimulatorApp:
     async def _trickle(self, receive: Receive, send: Send, reply: Reply) -> None:
         """The body one byte at a time, ``trickle_seconds`` apart, until it is sent or the client hangs up."""
         pause = self.sim.lies.trickle_seconds
+        sent_all = False
         async with anyio.create_task_group() as tasks:
 
             async def watch_for_hang_up() -> None:
                 while (await receive())["type"] != "http.disconnect":
                     pass
-                self.sim.stats["lie trickle abandoned"] += 1  # the client gave up before the end
+                if not sent_all:
+                    self.sim.stats["lie trickle abandoned"] += 1  # the client gave up before the end
                 tasks.cancel_scope.cancel()
 
             tasks.start_soon(watch_for_hang_up)
             headers = [(k.encode(), v.encode()) for k, v in reply.headers]
             await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+            first = True
             for chunk in [reply.body] if reply.body is not None else reply.chunks or iter(()):
                 for i in range(len(chunk)):
+                    if not first:  # pauses between bytes, none after the last: the client has it all then
+                        await anyio.sleep(pause)
+                    first = False
                     await send({"type": "http.response.body", "body": chunk[i : i + 1], "more_body": True})
-                    await anyio.sleep(pause)
+            sent_all = True
             await send({"type": "http.response.body", "body": b""})
             tasks.cancel_scope.cancel()
 
