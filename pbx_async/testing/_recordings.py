@@ -98,9 +98,12 @@ class Recordings:
 
         etag, last_modified = sim.recording_validators(uuid)
         """
-        call = self._calls[uuid]
+        return self._validators(self._calls[uuid], self.recording(uuid, changed=changed), changed)
+
+    @staticmethod
+    def _validators(call: SimCall, recording: Recording, changed: bool) -> tuple[str, str]:
         modified = call.start + timedelta(seconds=call.duration) + (timedelta(days=1) if changed else timedelta())
-        return self.recording(uuid, changed=changed).etag, format_datetime(modified.astimezone(UTC), usegmt=True)
+        return recording.etag, format_datetime(modified.astimezone(UTC), usegmt=True)
 
     def find_recording(self, file_name: str | None) -> SimCall | None:
         """The recorded call whose file is ``file_name``, if any."""
@@ -125,7 +128,7 @@ class Recordings:
             return json_reply({"error": "Recording not found."}, status=404)
         lies: tuple[str, ...] = ("colliding_names",) if self._owners else ()
         recording = self.recording(call.uuid)
-        etag, modified = self.recording_validators(call.uuid)
+        etag, modified = self._validators(call, recording, False)
         size = recording.size
         head = [
             ("content-type", "audio/wav"),
@@ -151,7 +154,7 @@ class Recordings:
             return Reply(416, (("content-range", f"bytes */{size}"), ("content-length", "0")), body=b"", lies=lies)
         if changed:  # a lying server: another file, whatever If-Range asked for
             recording = self.recording(call.uuid, changed=True)
-            etag, modified = self.recording_validators(call.uuid, changed=True)
+            etag, modified = self._validators(call, recording, True)
             lies += ("resume_changes_file",)
         elif if_range is not None and not _if_range_holds(if_range.decode("latin-1"), etag, modified):
             return whole  # the file changed since the client's copy: all of it, from the start
