@@ -34,7 +34,7 @@ class Lies:
 
     One roll per request picks at most one of the six rated lies (their rates add up to at most 1),
     and a lie picked for a request it does not apply to is not served, so each rate is exact for the
-    requests the lie applies to. A request that meets a fault (other than ``slow``) meets no lie.
+    requests the lie applies to. A request that meets a fault (other than ``slow``) meets no rated lie.
     Each lie served adds one to ``sim.stats["lie NAME"]``. Over ``serve()`` every lie reaches the
     client as described; in-process (``sim.client()``) httpx's ASGI transport collects a whole reply
     before the client sees any of it, so ``oversized`` is held in memory there and ``trickle``
@@ -56,20 +56,22 @@ class Lies:
       key included. The default target never resolves (``.invalid``).
     - ``echo_key`` (every request): a ``200`` ``text/html`` reply that is not JSON and carries the
       key the request sent (the account's key when it sent none) in every form of
-      ``Lies.key_forms``; the raw key starts at character ``300 - len(key) // 2`` so it straddles
-      a 300-character cut, and the body runs past 1,000 characters.
+      ``Lies.key_forms``; the raw key comes first and straddles character 300 (it starts at
+      ``300 - len(key) // 2`` for a key under 500 characters), and the body runs past 1,000 characters.
     - ``resume_changes_file`` (recording requests with a satisfiable ``Range``): a ``206`` from a
       different file: other bytes past the WAV header, another ``ETag`` and ``Last-Modified``, the
       same size, whatever ``If-Range`` said. The change does not last: the next request sees the
       true file again, so ``recording_sha256()`` stays the truth.
-    - ``pages`` with ``pages_rate`` (Call Summary and Call Details replies; ``maxResultSize`` stays
-      true): ``"huge"`` says ``maxPages`` 10**9; ``"growing"`` says the true count plus the number
-      of replies this lie has served so far (it grows by one each page asked); ``"one_more"`` says
-      ``maxPages`` = the page asked + 1, forever, and a page past the true end repeats the last
-      true page. Past the true end, ``"huge"`` and ``"growing"`` serve empty pages, as the service does.
+    - ``pages`` with ``pages_rate`` (default 1: every reply; Call Summary and Call Details
+      replies; ``maxResultSize`` stays true): ``"huge"`` says ``maxPages`` 10**9; ``"growing"``
+      says the true count plus the number of replies this lie has served so far (it grows by one
+      each page asked); ``"one_more"`` says ``maxPages`` = the page asked + 1, forever, and a page
+      past the true end repeats the last true page. Past the true end, ``"huge"`` and
+      ``"growing"`` serve empty pages, as the service does.
     - ``key_in_recording_url`` (every reply with a recorded call): ``recordingUrl`` is the API form,
       ``.../api/call_recording.php?containerID=C&auth=KEY&tenantID=T&fileName=NAME`` (the URL works).
-      ``truth_call().recording_url`` is that URL without its ``auth`` parameter.
+      ``truth_call().recording_url`` is that URL without its ``auth`` parameter. Counted once per
+      Call Summary or Call Details reply that carries such a URL.
     - ``colliding_names`` (recordings): server file names that differ but clean up to one local
       name, in pairs of recorded calls (``TAG`` is ``container-tenant``, ``k`` the pair):
       ``aa/TAG-k.wav`` and ``bb/TAG-k.wav``; ``TAG-k-xxx...(300)-a.wav`` and ``...-b.wav``;
@@ -94,7 +96,7 @@ class Lies:
     redirect_to: str = attrs.field(default="http://lies.invalid/", validator=v.matches_re(r"https?://[^/?#]+/?$"))
 
     def __attrs_post_init__(self) -> None:
-        if sum(getattr(self, kind) for kind in REQUEST_LIES) > 1:
+        if sum(getattr(self, kind) for kind in REQUEST_LIES) > 1 + 1e-9:  # uniform(1.0) may round above 1
             raise ValueError("the rates of the request lies add up to more than 1")
 
     def pick(self, roll: float, endpoint: str) -> str | None:
