@@ -10,8 +10,6 @@
 Records are frozen attrs classes; every error is a ``PbxError``.
 """
 
-from importlib import metadata as _metadata
-
 from ._config import ApiPaths
 from ._errors import (
     ApiError,
@@ -38,13 +36,9 @@ from ._records.calls import CallDetails, CallDirection, CallPage, CallSummary, I
 from ._records.recordings import RecordingFile, RecordingRef
 from ._retry import RetryPolicy
 from ._session import PbxSession
+from ._version import __version__ as __version__
 from .events import *  # noqa: F403 - Event, UnknownEvent, event_class and the 98 event classes
 from .events import __all__ as _event_names
-
-try:  # one version, pyproject's: read from the installed package's metadata
-    __version__ = _metadata.version("pbx-async")
-except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
-    __version__ = "0+unknown"
 
 __all__ = [
     "ApiError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import platform
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
@@ -33,6 +34,7 @@ from ._errors import (
 from ._redact import Secret, scrub
 from ._retry import AttemptFailed, RetryPolicy, parse_retry_after
 from ._transports import DirectTransport, Headers
+from ._version import __version__
 from ._wire import replies
 
 log = logging.getLogger("pbx_async")
@@ -42,7 +44,7 @@ T = TypeVar("T")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 ERROR_BODY_LIMIT = 64 * 1024  # an error reply worth reading is short
 MIN_BODY_RATE = 32 * 1024  # bytes/s a streamed body must average (a recording plays at 16 KB/s)
-_JSON_HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
+USER_AGENT = f"pbx-async/{__version__} Python/{platform.python_version()} httpx/{httpx.__version__}"
 
 
 class StreamReply:
@@ -76,6 +78,7 @@ class Requester:
         direct: DirectTransport | None = None,
         retries: Counter[str] | None = None,
         max_reply_bytes: int = 64 * 1024**2,
+        user_agent: str = "",
     ) -> None:
         self._client, self._base_url, self._secret = client, base_url, secret
         self.retries: Counter[str] = retries if retries is not None else Counter()  # retries made, by cause
@@ -84,6 +87,8 @@ class Requester:
         self._direct = direct
         self._retry, self._timeout, self.limiter = retry, timeout, limiter
         self._max_reply_bytes = max_reply_bytes
+        self._json_headers = {"Accept-Encoding": ACCEPT_ENCODING, "User-Agent": user_agent or USER_AGENT}
+        self._user_agent = self._json_headers["User-Agent"]
         # One deadline over a whole exchange (connect, headers, body): httpx's and aiohttp's
         # timeouts are per read, so a server trickling a byte at a time would never trip them.
         self._deadline = max(
@@ -135,7 +140,12 @@ class Requester:
                 with anyio.CancelScope(deadline=anyio.current_time() + (self._deadline or math.inf)) as scope:
                     try:
                         async with self._client.stream(
-                            "GET", url, params=params, headers=headers(), timeout=self._timeout, follow_redirects=False
+                            "GET",
+                            url,
+                            params=params,
+                            headers={**headers(), "User-Agent": self._user_agent},
+                            timeout=self._timeout,
+                            follow_redirects=False,
                         ) as response:
                             reply = StreamReply(response)
                             length = response.headers.get("content-length", "")
@@ -192,13 +202,15 @@ class Requester:
         form: Mapping[str, str] | None,
     ) -> tuple[int, Headers, bytes]:
         if self._direct is not None:
-            return await self._direct.exchange(method, url, params, form, self._timeout, self._max_reply_bytes, what)
+            return await self._direct.exchange(
+                method, url, params, form, self._json_headers, self._timeout, self._max_reply_bytes, what
+            )
         async with self._client.stream(
             method,
             url,
             params=params,
             data=form,
-            headers=_JSON_HEADERS,
+            headers=self._json_headers,
             timeout=self._timeout,
             follow_redirects=False,
         ) as response:

@@ -66,6 +66,8 @@ class PbxSession:
         retry: RetryPolicy | None = None,
         paths: ApiPaths | None = None,
         http_client: httpx.AsyncClient | None = None,
+        proxy: str | None = None,
+        user_agent: str | None = None,
     ) -> None:
         if not isinstance(auth, str) or not auth.strip():
             raise ValidationError("auth must be the API key (a non-empty string); see PBX_AUTH")
@@ -86,6 +88,8 @@ class PbxSession:
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise ValidationError("http_client must be an httpx.AsyncClient")
         self._given_client = http_client
+        self._proxy = None if proxy is None else check.proxy_url(proxy)
+        self.user_agent = None if user_agent is None else check.text("user_agent", user_agent, max_length=500)
         self._client: httpx.AsyncClient | None = None
         self._requester: Requester | None = None
         self._retries: Counter[str] = Counter()
@@ -114,7 +118,7 @@ class PbxSession:
         install_log_filter()
         client, direct = self._given_client, None
         if client is None:
-            client, direct = default_client(self.max_concurrency)
+            client, direct = default_client(self.max_concurrency, base_url=self.base_url, proxy=self._proxy)
             self._client = client
         self._requester = Requester(
             client,
@@ -126,6 +130,7 @@ class PbxSession:
             direct=direct,
             retries=self._retries,
             max_reply_bytes=self.max_reply_bytes,
+            user_agent=self.user_agent or "",
         )
         return self
 

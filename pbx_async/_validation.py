@@ -47,6 +47,18 @@ def base_url(value: Any) -> str:
     return str(value).rstrip("/") + "/"
 
 
+def proxy_url(value: Any) -> str:
+    """An http(s) proxy URL; it may carry a user and password, so it is never repeated."""
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        ok = parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValidationError("proxy must be an http:// or https:// URL with a host, e.g. http://proxy.internal:3128")
+    return str(value)
+
+
 def api_path(name: str, value: Any) -> None:
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or not value.strip() or parts.scheme or parts.netloc or parts.query or _CONTROL.search(value):

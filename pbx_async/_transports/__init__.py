@@ -9,9 +9,12 @@ httpx's own transport.
 from __future__ import annotations
 
 import asyncio
+import urllib.request
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 
@@ -34,30 +37,59 @@ class DirectTransport(Protocol):
         url: str,
         params: Mapping[str, str] | None,
         form: Mapping[str, str] | None,
+        headers: Mapping[str, str],
         timeouts: httpx.Timeout,
         max_bytes: int,
         what: str,
     ) -> tuple[int, Headers, bytes]: ...
 
 
-def default_client(max_concurrency: int) -> tuple[httpx.AsyncClient, DirectTransport | None]:
-    """The session's own client, and its transport's leaner path when it has one."""
-    transport = default_transport(max_concurrency)
-    client = httpx.AsyncClient(transport=transport, follow_redirects=False)
-    return client, transport if isinstance(transport, DirectTransport) else None
+def default_client(
+    max_concurrency: int, *, base_url: str, proxy: str | None
+) -> tuple[httpx.AsyncClient, DirectTransport | None]:
+    """The session's own client, and its transport's leaner path when it has one.
 
-
-def default_transport(max_concurrency: int) -> httpx.AsyncBaseTransport:
-    """The fastest transport that runs under the current async library."""
-    if _on_asyncio():
+    ``proxy`` (else ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, unless ``NO_PROXY``
+    covers the host) carries every request. While a mock library such as respx
+    has patched httpx, requests go through httpx's own transport, where it sees them.
+    """
+    proxy = proxy if proxy is not None else env_proxy(base_url)
+    transport: httpx.AsyncBaseTransport | None = None
+    if _on_asyncio() and not _mocked():
         try:
-            from .aiohttp import AiohttpTransport
+            from .aiohttp import AiohttpTransport  # asyncio only: not imported on Trio
         except ImportError:  # pragma: no cover - aiohttp is a dependency, but keep working without it
             pass
         else:
-            return AiohttpTransport()
-    return httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
+            transport = AiohttpTransport(proxy=proxy)
+    if transport is None:
+        # No cap on connections here: the session's limiter bounds requests in flight, and a
+        # call may widen it past max_concurrency (a pool sized to it would quietly narrow it).
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=max(max_concurrency, 64))
+        transport = httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
+    client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
+    return client, transport if isinstance(transport, DirectTransport) else None
+
+
+def env_proxy(url: str) -> str | None:
+    """The proxy the standard environment variables name for ``url`` (None when NO_PROXY covers it)."""
+    parts = urlsplit(url)
+    if parts.hostname is None or urllib.request.proxy_bypass_environment(parts.hostname):  # type: ignore[attr-defined]
+        return None
+    proxies = urllib.request.getproxies_environment()
+    return proxies.get(parts.scheme) or proxies.get("all") or None
+
+
+# What httpx and httpcore look like unpatched: a mock library replaces these methods.
+_POOL_SEND = httpcore.AsyncConnectionPool.handle_async_request
+_CLIENT_ROUTE = httpx.AsyncClient._transport_for_url
+
+
+def _mocked() -> bool:
+    """Whether respx (or the like) has patched httpx or httpcore for this moment."""
+    return (
+        httpcore.AsyncConnectionPool.handle_async_request is not _POOL_SEND
+        or httpx.AsyncClient._transport_for_url is not _CLIENT_ROUTE
     )
 
 

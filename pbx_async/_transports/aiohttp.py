@@ -17,10 +17,9 @@ import aiohttp
 import httpx
 from yarl import URL
 
-from .._body import ACCEPT_ENCODING, read_bounded
+from .._body import read_bounded
 
 _SKIP_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding"})
-_JSON_HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
 
 
 def _as_httpx_error(exc: BaseException, request: httpx.Request | None) -> httpx.TransportError:
@@ -54,7 +53,8 @@ class _Body(httpx.AsyncByteStream):
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """Sends httpx requests through one ``aiohttp.ClientSession``, created on first use."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, proxy: str | None = None) -> None:
+        self._proxy = proxy  # every request goes through it (None: straight to the server)
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: httpx.Timeout | None = None
         self._client_timeout = aiohttp.ClientTimeout()
@@ -87,6 +87,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 timeout=timeout,
                 allow_redirects=False,
                 skip_auto_headers=("User-Agent",) if "user-agent" in request.headers else (),
+                proxy=self._proxy,
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _as_httpx_error(exc, request) from None
@@ -106,6 +107,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         url: str,
         params: Mapping[str, str] | None,
         form: Mapping[str, str] | None,
+        headers: Mapping[str, str],
         timeouts: httpx.Timeout,
         max_bytes: int,
         what: str,
@@ -124,10 +126,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 url,
                 params=params,
                 data=form,
-                headers=_JSON_HEADERS,
+                headers=headers,
                 timeout=self._client_timeout,
                 allow_redirects=False,
                 auto_decompress=False,  # inflated by read_bounded, a bounded step at a time
+                proxy=self._proxy,
             ) as response:
                 encoding = response.headers.get("content-encoding")
                 body = await read_bounded(response.content.iter_any(), encoding, max_bytes, what)

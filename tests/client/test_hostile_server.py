@@ -10,12 +10,9 @@ import gzip
 import hashlib
 import json
 import logging
-import socketserver
-import threading
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, quote_plus, urlsplit
@@ -40,6 +37,7 @@ from pbx_async import (
 from pbx_async.testing._wav import Recording
 
 from ..conftest import BASE, CONTAINER, DETAILS_URL, KEY, LIST_URL, call_row, details_reply, list_reply, mocked_session
+from ..fakes import http_reply, raw_server
 
 pytestmark = pytest.mark.anyio
 REC_URL = BASE + "api/call_recording.php"
@@ -378,47 +376,6 @@ async def test_a_key_in_a_recording_url_is_stripped_before_any_record_holds_it(a
 
 
 # -- 11. redirects ----------------------------------------------------------------------------------
-
-
-@contextmanager
-def raw_server(reply: Callable[[bytes], bytes]) -> Iterator[tuple[str, list[bytes]]]:
-    """A one-thread HTTP/1.1 server on loopback: records each raw request head, answers ``reply(head)``."""
-    heads: list[bytes] = []
-
-    class Handler(socketserver.StreamRequestHandler):
-        def handle(self) -> None:
-            while True:
-                head = b""
-                while not head.endswith(b"\r\n\r\n"):
-                    line = self.rfile.readline()
-                    if not line:
-                        return
-                    head += line
-                length = next(
-                    (int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")), 0
-                )
-                self.rfile.read(length)
-                heads.append(head)
-                self.wfile.write(reply(head))
-
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", heads
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def http_reply(status: str, body: bytes = b"", **headers: str) -> bytes:
-    lines = [
-        f"HTTP/1.1 {status}",
-        f"Content-Length: {len(body)}",
-        *(f"{k.replace('_', '-')}: {v}" for k, v in headers.items()),
-    ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 async def test_no_redirect_is_followed_even_by_a_client_that_would(tmp_path: Path) -> None:
