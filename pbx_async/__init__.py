@@ -30,6 +30,7 @@ from ._errors import (
 )
 from ._fanout import FailedCall, FanOut
 from ._journey import CallJourney, call_journey
+from ._logs import setup_logging as _setup_logging
 from ._pagination import CallIterator, PageIterator
 from ._query import CallFilters
 from ._records.calls import CallDetails, CallDirection, CallPage, CallSummary, InternalApp, IvrEventType
@@ -39,6 +40,8 @@ from ._session import PbxSession
 from ._version import __version__ as __version__
 from .events import *  # noqa: F403 - Event, UnknownEvent, event_class and the 98 event classes
 from .events import __all__ as _event_names
+
+_setup_logging()
 
 __all__ = [
     "ApiError",

@@ -31,13 +31,14 @@ from ._errors import (
     ServerError,
     TransientServerError,
 )
+from ._logs import LOGGER_NAME
 from ._redact import Secret, scrub
 from ._retry import AttemptFailed, RetryPolicy, parse_retry_after
 from ._transports import DirectTransport, Headers
 from ._version import __version__
 from ._wire import replies
 
-log = logging.getLogger("pbx_async")
+log = logging.getLogger(LOGGER_NAME)
 T = TypeVar("T")
 
 # Errors raised before a byte of the request left this machine: safe to retry a POST.
@@ -256,9 +257,7 @@ class Requester:
             may_retry = rule.allows(method)
             delay = policy.backoff(number, retry_after)
             if not may_retry or number >= policy.max_attempts or anyio.current_time() + delay > deadline:
-                if may_retry:
-                    log.info("%s: giving up after %d attempts: %s", what, number, error)
-                raise _detached(error)
+                raise _detached(error)  # the caller hears of it from the error, not from a log line
             self.retries[cause] += 1
             log.info("%s: attempt %d failed (%s); retrying in %.2f s", what, number, error, delay)
             await anyio.sleep(delay)

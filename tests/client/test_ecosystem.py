@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,31 @@ def test_a_bad_proxy_is_refused_without_repeating_it() -> None:
     with pytest.raises(pbx_async.ValidationError, match="proxy must be") as info:
         PbxSession(KEY, CONTAINER, proxy="socks5://user:hunter2@proxy")
     assert "hunter2" not in str(info.value)
+
+
+SCRIPT = f"""
+import anyio, pbx_async
+async def main():
+    policy = pbx_async.RetryPolicy(max_attempts=2, initial_backoff=0.01)
+    async with pbx_async.PbxSession({KEY!r}, {CONTAINER!r}, base_url="http://127.0.0.1:1/", retry=policy) as s:
+        try:
+            await s.get_call_details("c1")
+        except pbx_async.NetworkError:
+            print("caught")
+anyio.run(main)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pbx_log", ["", "debug"])
+def test_a_caught_error_prints_nothing_unless_pbx_log_asks(pbx_log: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PBX_LOG"} | ({"PBX_LOG": pbx_log} if pbx_log else {})
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "caught"
+    if not pbx_log:
+        assert done.stderr == ""
+    else:
+        assert "attempt 1 failed" in done.stderr and "Call Details: GET" in done.stderr
+        assert KEY not in done.stderr
