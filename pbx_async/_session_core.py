@@ -1,0 +1,176 @@
+"""What every part of a session shares: its checked settings, its lifetime, its HTTP requester.
+
+``PbxSession`` (``_session.py``) is this core plus one mixin per endpoint
+(``_endpoints/``); the mixins reach the API only through ``_http`` and ``_params``.
+
+    class PbxSession(CallSummaryCalls, RecordingCalls, NotesCalls): ...
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from . import _config as config
+from . import _validation as check
+from ._concurrency import Limiter
+from ._config import DEFAULT_BASE_URL, ApiPaths, settings_from_env
+from ._errors import ValidationError
+from ._fanout import FanOut, OnError, Skipped
+from ._http import Requester
+from ._records.calls import CallSummary
+from ._records.recordings import RecordingRef
+from ._redact import Secret, install_log_filter
+from ._retry import RetryPolicy
+from ._transports import default_client
+from ._wire import params as wire
+
+DateLike = date | datetime
+StrPath = str | os.PathLike[str]
+K = TypeVar("K", bound="str | CallSummary | RecordingRef")
+R = TypeVar("R")
+
+
+class SessionCore:
+    """Settings, lifetime and requester of a ``PbxSession`` (see its docstring for the arguments)."""
+
+    def __init__(
+        self,
+        auth: str,
+        container_id: str | int,
+        *,
+        tenant_id: int = 0,
+        base_url: str = DEFAULT_BASE_URL,
+        utc_offset: int = 0,
+        timeout: float | httpx.Timeout = 30.0,
+        max_concurrency: int = 8,
+        max_reply_bytes: int = config.MAX_REPLY_BYTES,
+        retry: RetryPolicy | None = None,
+        paths: ApiPaths | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        proxy: str | None = None,
+        user_agent: str | None = None,
+    ) -> None:
+        if not isinstance(auth, str) or not auth.strip():
+            raise ValidationError("auth must be the API key (a non-empty string); see PBX_AUTH")
+        self._auth = Secret(auth)
+        self.container_id = check.container_id(container_id)
+        self.tenant_id = check.tenant_id(tenant_id)
+        self.base_url = check.base_url(base_url)
+        self.utc_offset = check.utc_offset(utc_offset)
+        self.max_concurrency = check.positive_int("max_concurrency", max_concurrency, maximum=config.MAX_CONCURRENCY)
+        self.max_reply_bytes = check.positive_int("max_reply_bytes", max_reply_bytes, maximum=2**40)
+        if not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(check.positive_number("timeout", timeout))
+        self._timeout = timeout
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.paths = paths if paths is not None else ApiPaths()
+        if not isinstance(self.retry, RetryPolicy) or not isinstance(self.paths, ApiPaths):
+            raise ValidationError("retry must be a RetryPolicy and paths an ApiPaths")
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise ValidationError("http_client must be an httpx.AsyncClient")
+        self._given_client = http_client
+        self._proxy = None if proxy is None else check.proxy_url(proxy)
+        self.user_agent = None if user_agent is None else check.text("user_agent", user_agent, max_length=500)
+        self._client: httpx.AsyncClient | None = None
+        self._requester: Requester | None = None
+        self._retries: Counter[str] = Counter()
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Self:
+        """A session configured from ``PBX_AUTH``, ``PBX_CONTAINER_ID``, ``PBX_TENANT_ID``, ``PBX_BASE_URL``.
+
+        async with PbxSession.from_env(max_concurrency=16) as session: ...
+
+        Values are stripped of surrounding white space. Any keyword (``auth``
+        and ``container_id`` included) overrides the environment.
+        """
+        auth, container_id, settings = settings_from_env(overrides)
+        return cls(auth, container_id, **settings)
+
+    def __repr__(self) -> str:
+        return (
+            f"PbxSession(auth='***', container_id={self.container_id!r}, tenant_id={self.tenant_id}, "
+            f"base_url={self.base_url!r})"
+        )
+
+    async def __aenter__(self) -> Self:
+        if self._requester is not None:
+            raise RuntimeError("this PbxSession is already open")
+        install_log_filter()
+        client, direct = self._given_client, None
+        if client is None:
+            client, direct = default_client(self.max_concurrency, base_url=self.base_url, proxy=self._proxy)
+            self._client = client
+        self._requester = Requester(
+            client,
+            base_url=self.base_url,
+            secret=self._auth,
+            retry=self.retry,
+            timeout=self._timeout,
+            limiter=Limiter(self.max_concurrency),
+            direct=direct,
+            retries=self._retries,
+            max_reply_bytes=self.max_reply_bytes,
+            user_agent=self.user_agent or "",
+        )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client the session made (never one passed in as ``http_client``)."""
+        self._requester = None
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    @property
+    def retry_counts(self) -> dict[str, int]:
+        """Retries this session has made so far, by cause (``"HTTP 503"``, ``"network: ReadTimeout"``, ...)."""
+        return dict(self._retries)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    @property
+    def _http(self) -> Requester:
+        if self._requester is None:
+            raise RuntimeError("open the session first: `async with PbxSession(...) as session:`")
+        return self._requester
+
+    def _params(self, endpoint_params: Mapping[str, str]) -> dict[str, str]:
+        return {**wire.account(self._auth.reveal(), self.container_id, self.tenant_id), **endpoint_params}
+
+    def _fan_out(
+        self,
+        calls: Iterable[K] | AsyncIterable[K],
+        work: Callable[[K], Awaitable[R | Skipped]],
+        concurrency: int | None,
+        ordered: bool,
+        on_error: OnError,
+    ) -> FanOut[K, R]:
+        return FanOut(
+            calls,
+            work,
+            width=check.fan_out(concurrency, ordered, on_error, default=self.max_concurrency),
+            ordered=ordered,
+            on_error=on_error,
+            name_of=name_of,
+            widen=lambda w: self._http.limiter.widen(w),
+        )
+
+
+def name_of(call: str | CallSummary | RecordingRef) -> str:
+    """The call UUID an item of a fan-out stands for."""
+    if isinstance(call, CallSummary):
+        return call.uuid
+    return call.call_uuid if isinstance(call, RecordingRef) else str(call)
