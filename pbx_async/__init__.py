@@ -28,6 +28,7 @@ from ._errors import (
     TransientServerError,
     ValidationError,
 )
+from ._exchange import Hooks, RequestInfo, ResponseInfo, RetryInfo
 from ._fanout import FailedCall, FanOut
 from ._journey import CallJourney, call_journey
 from ._logs import setup_logging as _setup_logging
@@ -57,6 +58,7 @@ __all__ = [
     "CallSummary",
     "FailedCall",
     "FanOut",
+    "Hooks",
     "InternalApp",
     "InvalidContainerError",
     "IvrEventType",
@@ -67,9 +69,12 @@ __all__ = [
     "PbxSession",
     "RateLimitedError",
     "ResponseFormatError",
+    "ResponseInfo",
     "ResponseTooLargeError",
     "RecordingFile",
     "RecordingRef",
+    "RequestInfo",
+    "RetryInfo",
     "RetryPolicy",
     "ServerError",
     "SinkError",

@@ -22,6 +22,8 @@ or from httpx is cleaned before the exception is built from it.
 
 from __future__ import annotations
 
+from ._exchange import RequestInfo, ResponseInfo
+
 
 class PbxError(Exception):
     """Root of every error raised by pbx_async.
@@ -32,7 +34,13 @@ class PbxError(Exception):
         ...
     except pbx_async.PbxError as exc:
         log.warning("PBX request failed: %s", exc)
+
+    ``request`` and ``response`` describe the exchange that failed, when there was
+    one (the key masked); a refused argument or a disk error has neither.
     """
+
+    request: RequestInfo | None = None
+    response: ResponseInfo | None = None
 
 
 class ValidationError(PbxError, ValueError):

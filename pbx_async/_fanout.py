@@ -17,7 +17,7 @@ import math
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import Final, Generic, Literal, TypeVar
+from typing import Final, Generic, Literal, TypeVar, cast
 
 import anyio
 import attrs
@@ -59,11 +59,11 @@ class _Slot(Generic[K, R]):
         self.key = key
         # Only an ordered consumer waits on a slot; an unordered one gets it when it is done.
         self.done = anyio.Event() if ordered else None
-        self.result: R | FailedCall | None = None
+        self.result: R | None = None
         self.error: Exception | None = None
         self.skipped = False
 
-    def outcome(self) -> R | FailedCall:
+    def outcome(self) -> R:
         """The result, or the job's own exception raised as itself."""
         if self.error is not None:
             raise self.error
@@ -94,7 +94,11 @@ def _aiter(source: Iterable[K] | AsyncIterable[K]) -> AsyncIterator[K]:
 
 
 class FanOut(Generic[K, R]):
-    """Results of ``work(item)`` for every item of ``source``, at most ``width`` at once."""
+    """Results of ``work(item)`` for every item of ``source``, at most ``width`` at once.
+
+    ``R`` is what iteration yields: the job's result, or with ``on_error="return"``
+    the result or a ``FailedCall``.
+    """
 
     def __init__(
         self,
@@ -199,7 +203,8 @@ class FanOut(Generic[K, R]):
                 slot.result = result
         except PbxError as exc:
             if self._on_error == "return":
-                slot.result = FailedCall(self._name_of(slot.key), exc)
+                # With on_error="return" the items are typed R | FailedCall (the session's overloads say so).
+                slot.result = cast(R, FailedCall(self._name_of(slot.key), exc))
             else:
                 slot.error = exc
         except Exception as exc:  # a bug or an unexpected failure: the consumer gets it as itself
@@ -213,7 +218,7 @@ class FanOut(Generic[K, R]):
     def __aiter__(self) -> FanOut[K, R]:
         return self
 
-    async def __anext__(self) -> R | FailedCall:
+    async def __anext__(self) -> R:
         while True:
             if self._receive is not None:
                 try:

@@ -7,33 +7,30 @@ policy under its limit, failures typed and built without the key.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import platform
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode
 
 import anyio
 import httpx
 
+from . import _failures as failures
 from . import _retry as rules
 from ._body import ACCEPT_ENCODING, read_bounded, too_large
 from ._concurrency import Limiter
 from ._errors import (
-    ApiError,
-    AuthenticationError,
-    NetworkError,
     PbxError,
-    RateLimitedError,
     ResponseFormatError,
-    ServerError,
-    TransientServerError,
 )
+from ._exchange import BODY_SHOWN, Hooks, RequestInfo, ResponseInfo, RetryInfo
 from ._logs import LOGGER_NAME
 from ._redact import Secret, scrub
-from ._retry import AttemptFailed, RetryPolicy, parse_retry_after
+from ._retry import AttemptFailed, RetryPolicy
 from ._transports import DirectTransport, Headers
 from ._version import __version__
 from ._wire import replies
@@ -41,8 +38,6 @@ from ._wire import replies
 log = logging.getLogger(LOGGER_NAME)
 T = TypeVar("T")
 
-# Errors raised before a byte of the request left this machine: safe to retry a POST.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 ERROR_BODY_LIMIT = 64 * 1024  # an error reply worth reading is short
 MIN_BODY_RATE = 32 * 1024  # bytes/s a streamed body must average (a recording plays at 16 KB/s)
 USER_AGENT = f"pbx-async/{__version__} Python/{platform.python_version()} httpx/{httpx.__version__}"
@@ -80,6 +75,7 @@ class Requester:
         retries: Counter[str] | None = None,
         max_reply_bytes: int = 64 * 1024**2,
         user_agent: str = "",
+        hooks: Hooks | None = None,
     ) -> None:
         self._client, self._base_url, self._secret = client, base_url, secret
         self.retries: Counter[str] = retries if retries is not None else Counter()  # retries made, by cause
@@ -88,13 +84,23 @@ class Requester:
         self._direct = direct
         self._retry, self._timeout, self.limiter = retry, timeout, limiter
         self._max_reply_bytes = max_reply_bytes
+        self._hooks = hooks or Hooks()
         self._json_headers = {"Accept-Encoding": ACCEPT_ENCODING, "User-Agent": user_agent or USER_AGENT}
         self._user_agent = self._json_headers["User-Agent"]
         # One deadline over a whole exchange (connect, headers, body): httpx's and aiohttp's
         # timeouts are per read, so a server trickling a byte at a time would never trip them.
-        self._deadline = max(
-            (t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t), default=None
-        )
+        self._deadline = _deadline_of(timeout)
+
+    def with_options(
+        self, *, timeout: httpx.Timeout | None = None, retry: RetryPolicy | None = None, hooks: Hooks | None = None
+    ) -> Requester:
+        """The same requester (client, limit, counts) with another timeout, retry policy or hooks."""
+        view = copy.copy(self)
+        if timeout is not None:
+            view._timeout, view._deadline = timeout, _deadline_of(timeout)
+        view._retry = retry if retry is not None else self._retry
+        view._hooks = hooks if hooks is not None else self._hooks
+        return view
 
     def clean(self, text: str) -> str:
         """``text`` with the key masked: every error is built from cleaned text, never mended after."""
@@ -132,8 +138,13 @@ class Requester:
         """
         url = self._base_url + path
 
+        def info() -> RequestInfo:
+            return self._request_info(what, "GET", url, params)
+
         async def attempt() -> T:
             failure: AttemptFailed | None = None
+            if self._hooks.on_request is not None:
+                self._hooks.on_request(info())
             async with self.limiter:
                 log.debug("%s: GET %s", what, self.clean(url))
                 # The head must come within the timeout; the body gets the timeout plus what
@@ -151,17 +162,34 @@ class Requester:
                             reply = StreamReply(response)
                             length = response.headers.get("content-length", "")
                             scope.deadline += int(length) / MIN_BODY_RATE if length.isdigit() else 0
-                            self._check_status(what, reply.status, reply.headers)
-                            if reply.status not in statuses or (
-                                reply.status in (200, 206) and not content_type(reply.content_type())
-                            ):
-                                body = await _read_bounded(response.aiter_bytes(), ERROR_BODY_LIMIT)
-                                raise self._unwanted_reply(what, reply, body, expected)
-                            return await receive(reply)
+                            if self._hooks.on_response is not None:
+                                self._hooks.on_response(info(), self._response_info(reply.status, reply.headers, b""))
+                            body = b""
+                            try:
+                                failures.check_status(what, reply.status, reply.headers)
+                                if reply.status not in statuses or (
+                                    reply.status in (200, 206) and not content_type(reply.content_type())
+                                ):
+                                    body = await _read_bounded(response.aiter_bytes(), ERROR_BODY_LIMIT)
+                                    raise failures.unwanted_reply(
+                                        what,
+                                        reply.status,
+                                        reply.headers,
+                                        reply.content_type(),
+                                        body,
+                                        expected,
+                                        self.clean,
+                                    )
+                                return await receive(reply)
+                            except (AttemptFailed, PbxError) as exc:
+                                error = exc.error if isinstance(exc, AttemptFailed) else exc
+                                error.request = info()
+                                error.response = self._response_info(reply.status, reply.headers, body)
+                                raise
                     except httpx.RequestError as exc:
-                        failure = self._network_failure(what, exc)
+                        failure = failures.network_failure(what, exc, self.clean)
             # Past the block without a result: the network failed, or the deadline passed.
-            raise failure or self._deadline_passed(what)
+            raise failure or failures.deadline_passed(what, self._deadline)
 
         return await self._retrying(what, "GET", attempt)
 
@@ -181,18 +209,56 @@ class Requester:
     async def _json_attempt(self, what: str, method: str, url: str, fields: Mapping[str, str]) -> Any:
         params, form = (fields, None) if method == "GET" else (None, fields)
         failure: AttemptFailed | None = None
+        hooks = self._hooks
+        if hooks.on_request is not None:
+            hooks.on_request(self._request_info(what, method, url, fields))
         async with self.limiter:
             log.debug("%s: %s %s", what, method, self.clean(url))
             try:
                 with anyio.fail_after(self._deadline):
                     status, headers, content = await self._send(what, method, url, params, form)
             except httpx.RequestError as exc:
-                failure = self._network_failure(what, exc)
+                failure = failures.network_failure(what, exc, self.clean)
             except TimeoutError:
-                failure = self._deadline_passed(what)
+                failure = failures.deadline_passed(what, self._deadline)
         if failure is not None:
+            failure.error.request = self._request_info(what, method, url, fields)
             raise failure
-        return self._interpret(what, status, headers, content)
+        if hooks.on_response is not None:
+            hooks.on_response(
+                self._request_info(what, method, url, fields), self._response_info(status, headers, content)
+            )
+        try:
+            return self._interpret(what, status, headers, content)
+        except AttemptFailed as failed:
+            self._annotate(failed.error, what, method, url, fields, status, headers, content)
+            raise
+        except PbxError as error:
+            self._annotate(error, what, method, url, fields, status, headers, content)
+            raise
+
+    def _request_info(self, what: str, method: str, url: str, fields: Mapping[str, str]) -> RequestInfo:
+        return RequestInfo(what, method, self.clean(f"{url}?{urlencode(fields)}"))
+
+    def _response_info(self, status: int, headers: Headers, body: bytes) -> ResponseInfo:
+        shown = self.clean(body[:BODY_SHOWN].decode("utf-8", "replace")).encode()
+        items = headers.items() if hasattr(headers, "items") else ()
+        return ResponseInfo(status, {k: self.clean(v) for k, v in items}, shown)
+
+    def _annotate(
+        self,
+        error: PbxError,
+        what: str,
+        method: str,
+        url: str,
+        fields: Mapping[str, str],
+        status: int,
+        headers: Headers,
+        body: bytes,
+    ) -> None:
+        """Attach the exchange to an error, for the caller who wants more than its message."""
+        error.request = self._request_info(what, method, url, fields)
+        error.response = self._response_info(status, headers, body)
 
     async def _send(
         self,
@@ -225,16 +291,16 @@ class Requester:
             return response.status_code, response.headers, content
 
     def _interpret(self, what: str, status: int, headers: Headers, content: bytes) -> Any:
-        self._check_status(what, status, headers)
+        failures.check_status(what, status, headers)
         try:
             reply = replies.decode(content, what, clean=self.clean)
         except ResponseFormatError as exc:
             if 200 <= status < 300:  # a body cut short in transit: worth reading again
                 raise AttemptFailed(exc, rules.BODY_INCOMPLETE, "unreadable JSON") from None
-            raise self._status_error(what, status, headers) from None
-        self._raise_error_reply(what, reply, status)
+            raise failures.status_error(what, status, headers) from None
+        failures.raise_error_reply(what, reply, status, self.clean)
         if not 200 <= status < 300:
-            raise self._status_error(what, status, headers)
+            raise failures.status_error(what, status, headers)
         return reply
 
     # -- retries ----------------------------------------------------------------------------------
@@ -260,73 +326,14 @@ class Requester:
                 raise _detached(error)  # the caller hears of it from the error, not from a log line
             self.retries[cause] += 1
             log.info("%s: attempt %d failed (%s); retrying in %.2f s", what, number, error, delay)
+            if self._hooks.on_retry is not None:
+                self._hooks.on_retry(RetryInfo(error.request, number, cause, delay, str(error)))
             await anyio.sleep(delay)
 
-    # -- failures, typed --------------------------------------------------------------------------
 
-    def _deadline_passed(self, what: str) -> AttemptFailed:
-        error = NetworkError(f"{what}: no complete reply within {self._deadline:g} s (the timeout); check the network")
-        return AttemptFailed(error, rules.CONNECTION_LOST, "network: deadline")
-
-    def _network_failure(self, what: str, exc: httpx.RequestError) -> AttemptFailed:
-        kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-        detail = self.clean(f"{type(exc).__name__}: {exc}")
-        error = NetworkError(f"{what}: the request {kind} ({detail}); check base_url and the network")
-        rule = rules.NOT_SENT if isinstance(exc, _NOT_SENT) else rules.CONNECTION_LOST
-        return AttemptFailed(error, rule, f"network: {type(exc).__name__}")
-
-    @staticmethod
-    def _check_status(what: str, status: int, headers: Headers) -> None:
-        """Raise for 429 and 5xx, which retries may cure."""
-        if status == 429:
-            retry_after = parse_retry_after(headers.get("Retry-After"))
-            error: ApiError = RateLimitedError(
-                f"{what}: the server is rate limiting (429); lower max_concurrency or retry later",
-                retry_after=retry_after,
-            )
-            raise AttemptFailed(error, rules.RATE_LIMITED, "HTTP 429", retry_after)
-        if status >= 500:
-            cls = TransientServerError if status in (502, 503, 504) else ServerError
-            error = cls(f"{what}: the server failed with HTTP {status}", status_code=status)
-            raise AttemptFailed(
-                error, rules.SERVER_FAILED, f"HTTP {status}", parse_retry_after(headers.get("Retry-After"))
-            )
-
-    def _raise_error_reply(self, what: str, reply: Any, status: int) -> None:
-        """Raise the typed error for an ``{"error": ...}`` reply (the database one may be retried)."""
-        api_error = replies.error_for_reply(reply, what, status, clean=self.clean)
-        if api_error is not None:
-            if replies.is_transient(api_error):
-                raise AttemptFailed(api_error, rules.DATABASE_UNAVAILABLE, "database unavailable")
-            raise api_error
-
-    def _unwanted_reply(self, what: str, reply: StreamReply, body: bytes, expected: str) -> PbxError:
-        """The error for a streamed reply that is not the body asked for."""
-        try:
-            decoded = replies.decode(body, what, clean=self.clean)
-        except ResponseFormatError:
-            decoded = None
-        self._raise_error_reply(what, decoded, reply.status)
-        if reply.status in (200, 206):
-            kind = reply.content_type() or "untyped"
-            return ResponseFormatError(f"{what}: the reply is {kind}, not {expected}; nothing was saved")
-        return self._status_error(what, reply.status, reply.headers)
-
-    @staticmethod
-    def _status_error(what: str, status: int, headers: Headers) -> ApiError:
-        if status in (401, 403):
-            return AuthenticationError(f"{what}: HTTP {status}; check the API key", status_code=status)
-        if status == 404:
-            return ApiError(f"{what}: HTTP 404; check base_url and paths", status_code=status)
-        if 300 <= status < 400:
-            # Redirects are never followed: the key travels in the query string.
-            target = urlsplit(headers.get("location") or "").hostname or "an unnamed location"
-            return ApiError(
-                f"{what}: the server redirected to {target} (HTTP {status}); redirects are not followed, "
-                f"so that the key goes only to base_url: check base_url",
-                status_code=status,
-            )
-        return ApiError(f"{what}: unexpected HTTP {status}", status_code=status)
+def _deadline_of(timeout: httpx.Timeout) -> float | None:
+    """One deadline over a whole exchange: the longest of the timeout's parts."""
+    return max((t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t), default=None)
 
 
 def _detached(error: PbxError) -> PbxError:

@@ -99,7 +99,6 @@ class PageIterator:
                 except StopAsyncIteration:
                     self._prefetching = False  # the end of the pass decides what else to read
                     continue
-                assert isinstance(fetched, CallPage)  # on_error="raise": failures raise
                 self._ready.append(fetched)
             elif self._next_page <= max(self._max_pages, 1 if self._expected is None else 0):
                 await self._fetch_window()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections import Counter
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
@@ -22,6 +23,7 @@ from . import _validation as check
 from ._concurrency import Limiter
 from ._config import DEFAULT_BASE_URL, ApiPaths, settings_from_env
 from ._errors import ValidationError
+from ._exchange import Hooks
 from ._fanout import FanOut, OnError, Skipped
 from ._http import Requester
 from ._records.calls import CallSummary
@@ -56,6 +58,7 @@ class SessionCore:
         http_client: httpx.AsyncClient | None = None,
         proxy: str | None = None,
         user_agent: str | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         if not isinstance(auth, str) or not auth.strip():
             raise ValidationError("auth must be the API key (a non-empty string); see PBX_AUTH")
@@ -78,6 +81,10 @@ class SessionCore:
         self._given_client = http_client
         self._proxy = None if proxy is None else check.proxy_url(proxy)
         self.user_agent = None if user_agent is None else check.text("user_agent", user_agent, max_length=500)
+        if hooks is not None and not isinstance(hooks, Hooks):
+            raise ValidationError("hooks must be a pbx_async.Hooks")
+        self.hooks = hooks or Hooks()
+        self._view_of: SessionCore | None = None  # set on a with_options() view
         self._client: httpx.AsyncClient | None = None
         self._requester: Requester | None = None
         self._retries: Counter[str] = Counter()
@@ -100,7 +107,36 @@ class SessionCore:
             f"base_url={self.base_url!r})"
         )
 
+    def with_options(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        hooks: Hooks | None = None,
+    ) -> Self:
+        """A view of this open session with another timeout, retry policy or hooks, for one call or block.
+
+            details = await session.with_options(timeout=5, retry=RetryPolicy(max_attempts=2)).get_call_details(uuid)
+
+        The view shares the session's connections, concurrency limit and retry
+        counts; closing it (or leaving ``async with`` on it) leaves the session open.
+        """
+        if timeout is not None and not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(check.positive_number("timeout", timeout))
+        if (retry is not None and not isinstance(retry, RetryPolicy)) or (
+            hooks is not None and not isinstance(hooks, Hooks)
+        ):
+            raise ValidationError("retry must be a RetryPolicy and hooks a Hooks")
+        view = copy.copy(self)
+        view._requester = self._http.with_options(timeout=timeout, retry=retry, hooks=hooks)
+        view._view_of, view._client = self, None
+        view._timeout = timeout or self._timeout
+        view.retry, view.hooks = retry or self.retry, hooks or self.hooks
+        return view
+
     async def __aenter__(self) -> Self:
+        if self._view_of is not None:
+            return self  # a view of an open session: nothing to open
         if self._requester is not None:
             raise RuntimeError("this PbxSession is already open")
         install_log_filter()
@@ -119,6 +155,7 @@ class SessionCore:
             retries=self._retries,
             max_reply_bytes=self.max_reply_bytes,
             user_agent=self.user_agent or "",
+            hooks=self.hooks,
         )
         return self
 
@@ -128,7 +165,9 @@ class SessionCore:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP client the session made (never one passed in as ``http_client``)."""
+        """Close the HTTP client the session made (never one passed in as ``http_client``, nor a view's)."""
+        if self._view_of is not None:
+            return
         self._requester = None
         client, self._client = self._client, None
         if client is not None:

@@ -6,10 +6,11 @@ details = await session.get_call_details(call)
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable
+from typing import Literal, overload
 
 from .. import _validation as check
 from .._errors import CallNotFoundError
-from .._fanout import FanOut, OnError
+from .._fanout import FailedCall, FanOut, OnError
 from .._pagination import read_event_pages
 from .._records.calls import CallDetails, CallSummary
 from .._records.events import Event
@@ -48,6 +49,26 @@ class CallDetailsCalls(SessionCore):
             raise CallNotFoundError(f"Call Details: the server returned no call for UUID {call_uuid!r}")
         return summary
 
+    @overload
+    def iter_call_details(
+        self,
+        calls: Iterable[str | CallSummary] | AsyncIterable[str | CallSummary],
+        *,
+        concurrency: int | None = None,
+        ordered: bool = False,
+        on_error: Literal["raise"] = "raise",
+    ) -> FanOut[str | CallSummary, CallDetails]: ...
+
+    @overload
+    def iter_call_details(
+        self,
+        calls: Iterable[str | CallSummary] | AsyncIterable[str | CallSummary],
+        *,
+        concurrency: int | None = None,
+        ordered: bool = False,
+        on_error: Literal["return"],
+    ) -> FanOut[str | CallSummary, CallDetails | FailedCall]: ...
+
     def iter_call_details(
         self,
         calls: Iterable[str | CallSummary] | AsyncIterable[str | CallSummary],
@@ -55,7 +76,7 @@ class CallDetailsCalls(SessionCore):
         concurrency: int | None = None,
         ordered: bool = False,
         on_error: OnError = "raise",
-    ) -> FanOut[str | CallSummary, CallDetails]:
+    ) -> FanOut[str | CallSummary, CallDetails] | FanOut[str | CallSummary, CallDetails | FailedCall]:
         """Details of many calls, fetched ``concurrency`` at a time (default: ``max_concurrency``).
 
             async with session.iter_call_details(session.iter_calls(from_date=day)) as results:

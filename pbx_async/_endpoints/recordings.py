@@ -8,17 +8,20 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterable, Iterable
 from pathlib import Path
+from typing import Literal, overload
 
 from .. import _config as config
 from .. import _validation as check
 from .._download import check_download, download, recording_ref
 from .._errors import ValidationError
-from .._fanout import SKIPPED, FanOut, OnError, Skipped
+from .._fanout import SKIPPED, FailedCall, FanOut, OnError, Skipped
 from .._records.calls import CallSummary
 from .._records.recordings import RecordingFile, RecordingRef
 from .._session_core import StrPath, name_of
 from .._wire import params as wire
 from .call_details import CallDetailsCalls
+
+Item = str | CallSummary | RecordingRef  # what a download is asked for
 
 
 class RecordingCalls(CallDetailsCalls):
@@ -57,6 +60,30 @@ class RecordingCalls(CallDetailsCalls):
         params = self._params(wire.recording(ref.file_name))
         return await download(self._http, self.paths.recording, params, ref, Path(dest), overwrite, max_bytes)
 
+    @overload
+    def download_recordings(
+        self,
+        calls: Iterable[str | CallSummary | RecordingRef] | AsyncIterable[str | CallSummary | RecordingRef],
+        dest_dir: StrPath,
+        *,
+        concurrency: int | None = None,
+        ordered: bool = False,
+        on_error: Literal["return"] = "return",
+        overwrite: bool = False,
+    ) -> FanOut[Item, RecordingFile | FailedCall]: ...
+
+    @overload
+    def download_recordings(
+        self,
+        calls: Iterable[str | CallSummary | RecordingRef] | AsyncIterable[str | CallSummary | RecordingRef],
+        dest_dir: StrPath,
+        *,
+        concurrency: int | None = None,
+        ordered: bool = False,
+        on_error: Literal["raise"],
+        overwrite: bool = False,
+    ) -> FanOut[Item, RecordingFile]: ...
+
     def download_recordings(
         self,
         calls: Iterable[str | CallSummary | RecordingRef] | AsyncIterable[str | CallSummary | RecordingRef],
@@ -66,7 +93,7 @@ class RecordingCalls(CallDetailsCalls):
         ordered: bool = False,
         on_error: OnError = "return",
         overwrite: bool = False,
-    ) -> FanOut[str | CallSummary | RecordingRef, RecordingFile]:
+    ) -> FanOut[Item, RecordingFile] | FanOut[Item, RecordingFile | FailedCall]:
         """Download many recordings into ``dest_dir``, ``concurrency`` at a time.
 
             async with session.download_recordings(session.iter_calls(from_date=day), "recs/") as downloads:
