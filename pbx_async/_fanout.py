@@ -26,6 +26,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ._concurrency import first_leaf
 from ._errors import PbxError
+from ._records.json_form import JsonForm
 
 K = TypeVar("K")
 R = TypeVar("R")
@@ -40,7 +41,7 @@ SKIPPED: Final = Skipped()
 
 
 @attrs.frozen
-class FailedCall:
+class FailedCall(JsonForm):
     """A call whose request failed, yielded in place of its result when ``on_error="return"``.
 
     async for item in results:

@@ -77,7 +77,7 @@ async def run_calls(args: argparse.Namespace) -> int:
                 if header_due:
                     print(out.call_header())
                     header_due = False
-                print(out.call_line(call) if table else out.json_line(out.plain(call)))
+                print(out.call_line(call) if table else out.json_line(call.to_dict()))
     if header_due:  # no calls: the header alone says so
         print(out.call_header())
     return Exit.OK
@@ -102,7 +102,7 @@ async def run_details(args: argparse.Namespace) -> int:
     async with opt.session(args) as session:
         details = await _details(session, args.uuid, "no timeline to show", utc_offset=args.utc_offset)
     if args.json:
-        print(out.json_line({"call": out.plain(details.call), "events": [out.plain(e) for e in details.events]}))
+        print(out.json_line(details.to_dict()))
         return Exit.OK
     call = details.call
     print(f"{call.uuid}  {out.clock(call.date)}  {call.direction.name.lower()}  {call.duration or 0}s")

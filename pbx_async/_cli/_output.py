@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import enum
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
-
-import attrs
 
 from .. import CallSummary
 from ..export import LogProgress, Progress, RichProgress
@@ -40,21 +37,6 @@ def call_line(call: CallSummary) -> str:
         call.uuid,
         call.last_event or "",
     )
-
-
-def plain(record: Any) -> dict[str, Any]:
-    """A record as JSON-ready data: times in ISO 8601, enums by lower-case name, events with their purpose."""
-    # TODO(lead): a public serialisation (to_dict) would replace this.
-    out: dict[str, Any] = attrs.asdict(record, recurse=False)
-    for key, value in out.items():
-        if isinstance(value, datetime | date):
-            out[key] = value.isoformat()
-        elif isinstance(value, enum.Enum):
-            out[key] = value.name.lower()
-    purpose = getattr(type(record), "PURPOSE", None)
-    if purpose is not None:
-        out["purpose"] = purpose
-    return out
 
 
 def json_line(data: Any) -> str:

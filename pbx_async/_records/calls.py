@@ -8,6 +8,7 @@ from datetime import datetime
 import attrs
 
 from .events import Event
+from .json_form import JsonForm
 
 
 class CallDirection(enum.IntEnum):
@@ -44,7 +45,7 @@ class IvrEventType(enum.IntEnum):
 
 
 @attrs.frozen
-class CallSummary:
+class CallSummary(JsonForm):
     """One row of the Call Summary list.
 
         async for call in session.iter_calls(from_date=date(2026, 11, 2)):
@@ -76,7 +77,7 @@ class CallSummary:
 
 
 @attrs.frozen
-class CallPage:
+class CallPage(JsonForm):
     """One page (up to 500 rows) of a Call Summary scan.
 
     ``calls`` holds the rows not already yielded earlier in the same scan, so
@@ -91,7 +92,7 @@ class CallPage:
 
 
 @attrs.frozen
-class CallDetails:
+class CallDetails(JsonForm):
     """A call's summary and its whole event timeline, in time order.
 
     details = await session.get_call_details(call.uuid)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
+
+from .json_form import JsonForm, record_dict
 
 
 def _as_int(text: str | None) -> int | None:
@@ -19,7 +21,7 @@ def _as_int(text: str | None) -> int | None:
 
 
 @attrs.frozen
-class Event:
+class Event(JsonForm):
     """One event of a call's timeline.
 
     Each event type of the provider's table has its own subclass (for example
@@ -41,6 +43,10 @@ class Event:
     data2: str | None = None
     data3: str | None = None
     data4: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as JSON-ready data: its fields, ``type`` and ``purpose``, and its named data fields."""
+        return {**record_dict(self), "type": type(self).__name__, "purpose": self.PURPOSE}
 
 
 @attrs.frozen

@@ -7,10 +7,11 @@ from pathlib import Path
 import attrs
 
 from .._wire.urls import file_name_from_url
+from .json_form import JsonForm
 
 
 @attrs.frozen
-class RecordingRef:
+class RecordingRef(JsonForm):
     """A call's recording named by its server file name, for when no ``CallSummary`` is at hand.
 
     ref = RecordingRef.from_url(row["uuid"], row["recording_url"])
@@ -27,7 +28,7 @@ class RecordingRef:
 
 
 @attrs.frozen
-class RecordingFile:
+class RecordingFile(JsonForm):
     """A complete recording on disk.
 
     rec = await session.download_recording(call, "recordings/")

@@ -42,7 +42,7 @@ def test_calls_as_json_lines(cli: Callable[..., Ran], account: Simulator) -> Non
     calls = [json.loads(line) for line in ran.out.splitlines()]
     expected = [c.uuid for c in account.truth_calls() if FIRST <= c.date.date() <= LAST and c.direction.value != 3]
     assert sorted(c["uuid"] for c in calls) == sorted(expected)
-    assert {c["direction"] for c in calls} == {"inbound", "outbound"}
+    assert {c["direction"] for c in calls} == {"INBOUND", "OUTBOUND"}  # enums by name, as to_dict() gives them
 
 
 def test_calls_matching_nothing_prints_the_header_alone(cli: Callable[..., Ran], account: Simulator) -> None:
