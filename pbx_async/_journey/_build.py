@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from .._records.calls import CallDetails, CallDirection
@@ -116,6 +116,7 @@ def call_journey(details: CallDetails) -> CallJourney:
         origin = events[0].date
     d = Draft()
     types: set[int] = set()
+    at = 0.0
     for e in events:
         t = e.type_id
         at = (e.date - origin).total_seconds()
@@ -125,11 +126,9 @@ def call_journey(details: CallDetails) -> CallJourney:
             handler(d, e, at)
         elif t not in EVENT_TYPES:
             d.unknown.append(e)
-        if t in NAMED_PARTIES and e.data2 and e.data3:
-            d.names.setdefault(e.data2, e.data3)
-        d.last_at = at
+    d.last_at = at
     d.close_all(d.ended_at if d.ended_at is not None else d.last_at)
-    return _freeze(details, d, types, origin)
+    return _freeze(details, d, types, origin, events)
 
 
 def _step(event: Event) -> tuple[datetime, int]:
@@ -152,12 +151,12 @@ def _direction(types: set[int]) -> CallDirection | None:
 
 
 def _outcome(d: Draft, visits: tuple[QueueVisit, ...]) -> Outcome:
-    queue_outcomes = {v.outcome for v in visits}
-    routing = {s.kind for s in d.routing}
     if d.answered_at is not None:
         return Outcome.ANSWERED
     if d.voicemail is not None:
         return Outcome.VOICEMAIL
+    queue_outcomes = {v.outcome for v in visits} if visits else set()
+    routing = {s.kind for s in d.routing} if d.routing else set()
     if RoutingKind.ANSWER_CARE in routing:
         return Outcome.ANSWER_CARE
     if d.forward is not None and not d.forward.blocked:
@@ -190,29 +189,37 @@ def _outcome(d: Draft, visits: tuple[QueueVisit, ...]) -> Outcome:
     return Outcome.OTHER
 
 
-def _named(party: Party | None, names: dict[str, str]) -> Party | None:
-    if party is None or party.name or party.number not in names:
+def _named(party: Party | None, events: Sequence[Event]) -> Party | None:
+    """The party, with its name from another event of the call naming that extension when it has none."""
+    if party is None or party.name:
         return party
-    return Party(party.number, names[party.number], party.endpoint_id)
+    for e in events:
+        if e.type_id in NAMED_PARTIES and e.data2 == party.number and e.data3:
+            return Party(party.number, e.data3, party.endpoint_id)
+    return party
 
 
-def _freeze(details: CallDetails, d: Draft, types: set[int], origin: datetime) -> CallJourney:
-    visits = tuple(
-        QueueVisit(
-            q.queue_id,
-            q.queue_exten,
-            q.queue_name,
-            q.entered_at,
-            (q.left_at if q.left_at is not None else d.last_at) - q.entered_at,
-            q.outcome or QueueOutcome.ENDED,
-            q.answered_by,
-            q.abandon_reason,
-            tuple(q.options),
-            tuple(q.agents),
-            q.callback_number,
-            q.callback_deleted,
+def _freeze(details: CallDetails, d: Draft, types: set[int], origin: datetime, events: Sequence[Event]) -> CallJourney:
+    visits = (
+        tuple(
+            QueueVisit(
+                q.queue_id,
+                q.queue_exten,
+                q.queue_name,
+                q.entered_at,
+                (q.left_at if q.left_at is not None else d.last_at) - q.entered_at,
+                q.outcome or QueueOutcome.ENDED,
+                q.answered_by,
+                q.abandon_reason,
+                tuple(q.options),
+                tuple(q.agents),
+                q.callback_number,
+                q.callback_deleted,
+            )
+            for q in d.queues
         )
-        for q in d.queues
+        if d.queues
+        else ()
     )
     voicemail = None
     if d.voicemail is not None:
@@ -226,12 +233,12 @@ def _freeze(details: CallDetails, d: Draft, types: set[int], origin: datetime) -
         direction=_direction(types),
         outcome=_outcome(d, visits),
         entry_did=d.entry_did,
-        answered_by=_named(d.answered_by, d.names),
+        answered_by=_named(d.answered_by, events),
         answered_at=d.answered_at,
         talk_time=talk,
         ivr_path=tuple(d.ivr),
         queue_visits=visits,
-        ring_attempts=tuple(r.freeze() for r in d.rings),
+        ring_attempts=tuple(r.freeze() for r in d.rings) if d.rings else (),
         voicemail=voicemail,
         voicemail_disabled=d.voicemail_disabled,
         parks=tuple(d.parks),

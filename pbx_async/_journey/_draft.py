@@ -109,7 +109,6 @@ class Draft:
     packet_loss: float | None = None
     last_at: float = 0.0
     unknown: list[Event] = attrs.Factory(list)
-    names: dict[str, str] = attrs.Factory(dict)
 
     # -- rings and queues ----------------------------------------------------------------------------
 

@@ -125,7 +125,7 @@ def _outcomes(s: Stats) -> str:
 
 
 def _samples(s: Stats) -> str:
-    order = [kind for kind, _ in SAMPLE_KINDS if kind in s.samples]
+    order = [kind for kind in SAMPLE_KINDS if kind in s.samples]
     if not order:
         return ""
     tabs = "".join(

@@ -8,9 +8,11 @@ so a newer export with more tables or columns reads the same.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import operator
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,8 @@ import attrs
 
 from .._errors import ValidationError
 from .._records.calls import CallDetails, CallDirection, CallSummary
-from .._records.event_types import event_class
-from .._records.events import Event
+from .._records.event_types import EVENT_TYPES
+from .._records.events import Event, UnknownEvent
 
 SUMMARY_COLUMNS = (
     "uuid",
@@ -54,6 +56,10 @@ class ExportCall:
 
     details: CallDetails
     downloaded: bool | None
+
+
+_DIRECTIONS = {d.name.lower(): d for d in CallDirection}
+_first = operator.itemgetter(0)
 
 
 def _flag(value: Any) -> bool:
@@ -95,11 +101,11 @@ def summary(row: Mapping[str, Any]) -> CallSummary:
     )
 
 
-def event(uuid: str, date: str | datetime, type_id: int | str, data: Iterable[Any]) -> Event:
-    d1, d2, d3, d4 = (_text(v) for v in data)
-    when = date if isinstance(date, datetime) else datetime.fromisoformat(date)
+def event(uuid: str, date: str | datetime, type_id: int | str, d1: Any, d2: Any, d3: Any, d4: Any) -> Event:
+    """An ``events`` row as its event class; empty data fields are None, as the client gives them."""
     kind = int(type_id)
-    return event_class(kind)(uuid=uuid, date=when, type_id=kind, data1=d1, data2=d2, data3=d3, data4=d4)
+    when = date if isinstance(date, datetime) else datetime.fromisoformat(date)
+    return EVENT_TYPES.get(kind, UnknownEvent)(uuid, when, kind, d1 or None, d2 or None, d3 or None, d4 or None)
 
 
 def locate(source: Path) -> tuple[Path, str]:
@@ -135,30 +141,47 @@ def read_calls(path: Path, kind: str) -> Iterator[ExportCall]:
         raise ValidationError(f"{path} is not a readable export: {exc}") from None
 
 
+def _sqlite_summary(row: tuple[Any, ...]) -> CallSummary:
+    """A ``calls`` row in ``SUMMARY_COLUMNS`` order, as SQLite keeps it (flags 0/1, times as text)."""
+    (uuid, date, direction, cid_name, cid_num, num_dialed, duration, recorded, recording_url, did_description,
+     cid_prefix, last_event, flagged, severity, notes, went_to_voicemail, spoke_to_person, did_group,
+     transcription) = row  # fmt: skip
+    return CallSummary(
+        uuid, datetime.fromisoformat(date), _DIRECTIONS[direction], cid_name, cid_num, num_dialed, duration,
+        bool(recorded), recording_url, did_description, cid_prefix, last_event, bool(flagged), severity, notes,
+        bool(went_to_voicemail), bool(spoke_to_person), did_group, transcription,
+    )  # fmt: skip
+
+
 def _sqlite(path: Path) -> Iterator[ExportCall]:
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     try:
-        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA mmap_size = 1073741824")  # the events are read through an index: random pages
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         downloaded = {r[0] for r in db.execute("SELECT call_uuid FROM recordings")} if "recordings" in tables else None
         calls = db.execute(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM calls ORDER BY uuid")  # noqa: S608
-        plain = db.cursor()
-        plain.row_factory = None  # events as tuples: the bulk of the file
-        events = plain.execute(
+        events = db.cursor().execute(
             "SELECT call_uuid, uuid, date, type_id, data1, data2, data3, data4 FROM events "
             "ORDER BY call_uuid, date, rowid"  # rowid: the order they were written, the server's, within a second
         )
-        pending = events.fetchone()
+        groups = itertools.groupby(events, key=_first)
+        pending = next(groups, None)
         for row in calls:
-            uuid = row["uuid"]
-            found: list[Event] = []
+            uuid = row[0]
             while pending is not None and pending[0] < uuid:  # events of a call the calls table lacks
-                pending = events.fetchone()
-            while pending is not None and pending[0] == uuid:
-                found.append(event(pending[1], pending[2], pending[3], pending[4:8]))
-                pending = events.fetchone()
-            call = CallDetails(summary(dict(row)), tuple(found))
-            yield ExportCall(call, None if downloaded is None else uuid in downloaded)
+                pending = next(groups, None)
+            found: tuple[Event, ...] = ()
+            if pending is not None and pending[0] == uuid:
+                found = tuple(
+                    EVENT_TYPES.get(t, UnknownEvent)(
+                        u, datetime.fromisoformat(d), t, d1 or None, d2 or None, d3 or None, d4 or None
+                    )
+                    for _, u, d, t, d1, d2, d3, d4 in pending[1]
+                )
+                pending = next(groups, None)
+            yield ExportCall(
+                CallDetails(_sqlite_summary(row), found), None if downloaded is None else uuid in downloaded
+            )
     finally:
         db.close()
 
@@ -170,7 +193,9 @@ def _jsonl(path: Path) -> Iterator[ExportCall]:
                 continue
             row = json.loads(line)
             events = tuple(
-                event(e["uuid"], e["date"], e["type_id"], (e.get(f"data{i}") for i in range(1, 5)))
+                event(
+                    e["uuid"], e["date"], e["type_id"], e.get("data1"), e.get("data2"), e.get("data3"), e.get("data4")
+                )
                 for e in row.get("events") or ()
             )
             recording = row.get("recording")
@@ -198,7 +223,15 @@ def _tables(path: Path, kind: str) -> Iterator[ExportCall]:
     if events_file.is_file():
         for e in _rows(events_file, kind):
             by_call.setdefault(str(e["call_uuid"]), []).append(
-                event(str(e["uuid"]), e["date"], e["type_id"], (e.get(f"data{i}") for i in range(1, 5)))
+                event(
+                    str(e["uuid"]),
+                    e["date"],
+                    e["type_id"],
+                    e.get("data1"),
+                    e.get("data2"),
+                    e.get("data3"),
+                    e.get("data4"),
+                )
             )
     for uuid, row in calls.items():
         path_value = row.get("recording_path")

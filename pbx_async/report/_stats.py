@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 
 import attrs
@@ -23,27 +22,51 @@ def bucket(seconds: float) -> int:
 
 def answered_via(j: CallJourney) -> str:
     """How an answered call was picked up: queue, ring group, dial-out or extension."""
-    if any(v.outcome is QueueOutcome.ANSWERED for v in j.queue_visits):
+    if j.queue_visits and any(v.outcome is QueueOutcome.ANSWERED for v in j.queue_visits):
         return "queue"
-    if any(r.kind is RingKind.RING_GROUP and r.outcome is RingOutcome.ANSWERED for r in j.ring_attempts):
+    if j.ring_attempts and any(
+        r.kind is RingKind.RING_GROUP and r.outcome is RingOutcome.ANSWERED for r in j.ring_attempts
+    ):
         return "ring group"
     if j.dial_out is not None:
         return "dial-out"
     return "extension"
 
 
-SAMPLE_KINDS: tuple[tuple[str, Callable[[CallJourney], bool]], ...] = (
-    ("IVR, queue, answered", lambda j: bool(j.ivr_path) and answered_via(j) == "queue"),
-    ("Ring group answered", lambda j: j.answered and answered_via(j) == "ring group"),
-    ("Abandoned in a queue", lambda j: j.outcome is Outcome.ABANDONED),
-    ("Voicemail, message left", lambda j: j.voicemail is not None and j.voicemail.message_left),
-    ("Parked and picked up", lambda j: any(p.picked_up_by for p in j.parks)),
-    ("IVR timeout", lambda j: j.outcome is Outcome.IVR),
-    ("Conference", lambda j: j.outcome is Outcome.CONFERENCE),
-    ("Outbound, answered", lambda j: j.dial_out is not None and j.answered),
-    ("Dial-out failed", lambda j: j.dial_out is not None and j.dial_out.failure is not None),
-    ("Internal app", lambda j: j.internal_app is not None),
+SAMPLE_KINDS = (
+    "IVR, queue, answered",
+    "Ring group answered",
+    "Abandoned in a queue",
+    "Voicemail, message left",
+    "Parked and picked up",
+    "IVR timeout",
+    "Conference",
+    "Outbound, answered",
+    "Dial-out failed",
+    "Internal app",
 )
+
+
+def sample_kind(j: CallJourney, via: str | None) -> str | None:
+    """Which kind of sample call this journey shows, if any (the first of ``SAMPLE_KINDS`` that fits)."""
+    if j.parks and any(p.picked_up_by for p in j.parks):
+        return "Parked and picked up"
+    outcome = j.outcome
+    if via == "queue" and j.ivr_path:
+        return "IVR, queue, answered"
+    if via == "ring group":
+        return "Ring group answered"
+    if outcome is Outcome.ABANDONED:
+        return "Abandoned in a queue"
+    if j.voicemail is not None and j.voicemail.message_left:
+        return "Voicemail, message left"
+    if outcome is Outcome.IVR:
+        return "IVR timeout"
+    if outcome is Outcome.CONFERENCE:
+        return "Conference"
+    if j.dial_out is not None:
+        return "Outbound, answered" if via == "dial-out" else "Dial-out failed" if j.dial_out.failure else None
+    return "Internal app" if j.internal_app is not None else None
 
 
 @attrs.define
@@ -106,7 +129,8 @@ class Stats:
             self.hours[when.hour][1] += answered
         self._queues(j)
         self._ivr(j)
-        self._people(j, direction)
+        via = answered_via(j) if answered else None
+        self._people(j, direction, via)
         if answered:
             tally = self.recordings.setdefault(direction, [0, 0, 0])
             tally[0] += 1
@@ -114,7 +138,7 @@ class Stats:
             if item.downloaded is not None:
                 self.downloads_known = True
                 tally[2] += call.recorded and item.downloaded
-        self._sample(item, j)
+        self._sample(item, j, via)
 
     def _queues(self, j: CallJourney) -> None:
         for v in j.queue_visits:
@@ -144,7 +168,7 @@ class Stats:
             tally[0] += 1
             tally[1] += j.answered
 
-    def _people(self, j: CallJourney, direction: str) -> None:
+    def _people(self, j: CallJourney, direction: str, via: str | None) -> None:
         by = j.answered_by
         if by is not None and by.number:
             self.extensions.setdefault(by.number, [0, 0])[0] += 1
@@ -155,19 +179,16 @@ class Stats:
             self.extensions.setdefault(box.number, [0, 0])[1] += 1
             if box.name:
                 self.extension_names.setdefault(box.number, box.name)
-        if j.answered_at is not None and direction != "outbound":
-            via = answered_via(j)
+        if via is not None and j.answered_at is not None and direction != "outbound":
             self.answer_buckets.setdefault(via, [0] * len(BUCKET_LABELS))[bucket(j.answered_at)] += 1
             self.answer_times.append(j.answered_at)
 
-    def _sample(self, item: ExportCall, j: CallJourney) -> None:
+    def _sample(self, item: ExportCall, j: CallJourney, via: str | None) -> None:
+        kind = sample_kind(j, via)
         events = item.details.events
-        if len(events) > MAX_SAMPLE_EVENTS:
+        if kind is None or len(events) > MAX_SAMPLE_EVENTS:
             return
-        for kind, fits in SAMPLE_KINDS:
-            if fits(j):
-                score = (len({e.type_id for e in events}), item.details.call.uuid)
-                best = self.samples.get(kind)
-                if best is None or score > best.score:
-                    self.samples[kind] = Sample(kind, score, item, j)
-                return
+        score = (len({e.type_id for e in events}), item.details.call.uuid)
+        best = self.samples.get(kind)
+        if best is None or score > best.score:
+            self.samples[kind] = Sample(kind, score, item, j)
