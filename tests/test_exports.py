@@ -59,6 +59,8 @@ EXPORT = {
     "Shard",
     "ShardResult",
     "Sink",
+    "SyncResult",
+    "SyncSpec",
     "Window",
     "Work",
     "load_accounts",
@@ -67,6 +69,7 @@ EXPORT = {
     "report",
     "run_export",
     "run_shard",
+    "run_sync",
     "session_for",
 }
 TESTING = {

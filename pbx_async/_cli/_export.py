@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,16 +53,18 @@ def register(commands: Any) -> None:
         run_export_command,
     )
     opt.add_window(export, required=False)
-    export.add_argument(
-        "--out", metavar="FILE", help="output file, its name giving the format (and an '-events' file for csv, parquet)"
-    )
-    export.add_argument("--format", choices=FORMATS, help="sqlite, jsonl, csv or parquet (default: from --out's name)")
-    export.add_argument("--details", action="store_true", help="also fetch every call's event timeline")
-    export.add_argument("--recordings", metavar="DIR", help="also download recordings into DIR")
+    opt.OUT_FILE.add(export)
+    opt.FILE_FORMAT.add(export)
+    opt.DETAILS.add(export)
+    opt.RECORDINGS.add(export)
     export.add_argument("--shard", metavar="JSON", help="run one shard printed by 'pbx-async plan' (with --sink)")
     export.add_argument(
-        "--sink", metavar="URL", help="postgresql://... or sqlite:///file for --shard (default: PBX_SINK)"
+        "--refresh",
+        action="store_true",
+        help="list finished days (or a finished shard) again: update changed notes, flags, severities, "
+        "transcriptions and recordings, fetch what is missing",
     )
+    opt.SINK.add(export, help="postgresql://... or sqlite:///file for --shard (default: PBX_SINK)")
     opt.add_output(export)
     opt.add_filters(export)
     opt.add_account(export)
@@ -71,13 +74,15 @@ def register(commands: Any) -> None:
         "plan",
         "print an export's shards (account x time window) as JSON lines, for 'export --shard'",
         "  pbx-async plan --config accounts.toml --from 2026-08-01 --to 2026-10-31 > shards.jsonl\n"
-        '  parallel -j4 pbx-async export --details --shard {} --sink "$PBX_SINK" :::: shards.jsonl',
+        '  parallel -j4 pbx-async export --details --shard {} --sink "$PBX_SINK" :::: shards.jsonl\n'
+        "  pbx-async plan --config accounts.toml --lookback 48 > recent.jsonl   # then export --shard --refresh",
         run_plan,
     )
     plan.add_argument(
         "--config", required=True, metavar="FILE", help="accounts file (TOML; keys stay in the environment)"
     )
-    opt.add_window(plan, required=True, offset=False)
+    opt.add_window(plan, required=False, offset=False)
+    opt.LOOKBACK.add(plan, default=None, help="instead of --from/--to: the last HOURS up to now (keep current)")
     plan.add_argument("--pages", type=int, default=4, help="most listing pages a shard should hold (default 4)")
     plan.add_argument("--account", action="append", metavar="NAME", help="only this account (repeatable)")
 
@@ -100,7 +105,7 @@ def export_format(path: Path, given: str | None) -> str:
     return given
 
 
-def _usable_out(path: Path) -> Path:
+def usable_out(path: Path) -> Path:
     """Before anything else: --out names a file in a folder (or a folder still to be made)."""
     if path.is_dir():
         raise UsageError(f"--out {path} is a folder: give a file name, e.g. {path / 'calls.sqlite'}")
@@ -112,25 +117,22 @@ def _usable_out(path: Path) -> Path:
     return path
 
 
-def _nothing_overwritten(spec: ExportSpec) -> None:
-    """Before any request: no file of the user's in the export's way."""
-    if spec.recordings is not None and spec.recordings.exists() and not spec.recordings.is_dir():
-        raise UsageError(f"--recordings {spec.recordings} is a file, not a folder")
-    if spec.format == "sqlite":
-        _an_export_database(spec.out)
+def nothing_overwritten(path: Path, fmt: str, store: Path, recordings: Path | None) -> None:
+    """Before any request: no file of the user's in the way of an export or sync into ``path``."""
+    if recordings is not None and recordings.exists() and not recordings.is_dir():
+        raise UsageError(f"--recordings {recordings} is a file, not a folder")
+    if fmt == "sqlite":
+        _an_export_database(path)
         return
-    if spec.store_path.exists():
+    if store.exists():
         return  # the state file says an export wrote these
     # No state file beside it: an existing output was not written by an export, and a finished one
     # would replace it.
-    path = spec.out
-    written = (
-        (path, path.with_name(f"{path.stem}-events{path.suffix}")) if spec.format in ("csv", "parquet") else (path,)
-    )
+    written = (path, path.with_name(f"{path.stem}-events{path.suffix}")) if fmt in ("csv", "parquet") else (path,)
     for existing in written:
         if existing.exists():
             raise UsageError(
-                f"{existing} exists and no export wrote it (there is no {spec.store_path.name} beside it): "
+                f"{existing} exists and no export wrote it (there is no {store.name} beside it): "
                 "choose another --out, or move that file away"
             )
 
@@ -159,7 +161,7 @@ async def run_export_command(args: argparse.Namespace) -> int:
     missing = [flag for flag, value in _single_export_flags(args) if not value]
     if missing:
         raise UsageError(f"export needs {', '.join(missing)} (or --shard and --sink)")
-    fmt = export_format(_usable_out(Path(args.out)), args.format)
+    fmt = export_format(usable_out(Path(args.out)), args.format)
     if fmt == "parquet":
         require("pyarrow")
     spec = ExportSpec(
@@ -172,8 +174,9 @@ async def run_export_command(args: argparse.Namespace) -> int:
         utc_offset=args.utc_offset,
         filters=opt.filters(args),
         concurrency=args.concurrency,
+        refresh=args.refresh,
     )
-    _nothing_overwritten(spec)
+    nothing_overwritten(spec.out, spec.format, spec.store_path, spec.recordings)
     async with opt.session(args) as session:
         result = await run_export(session, spec, out.progress(args))
     out.summary(args, result.summary, result.files)
@@ -204,7 +207,7 @@ async def _run_shard(args: argparse.Namespace) -> int:
     sink = await open_sink(sink_url)
     try:
         async with session:
-            result = await run_shard(session, sink, shard, work, out.progress(args))
+            result = await run_shard(session, sink, shard, work, out.progress(args), refresh=args.refresh)
     except AuthenticationError:
         raise UsageError(_refused(shard.account)) from None
     finally:
@@ -213,14 +216,15 @@ async def _run_shard(args: argparse.Namespace) -> int:
         print(out.json_line({
             "shard": result.key, "skipped": result.skipped, "finished": result.finished, "listed": result.listed,
             "details": result.details, "recordings": result.recordings, "failures": result.failures,
+            "new_calls": result.new_calls, "changed_calls": result.changed_calls,
         }))  # fmt: skip
     elif result.skipped:
         out.say(args, f"shard {result.key} finished earlier: nothing to do")
     else:
         out.say(
             args,
-            f"shard {result.key}: {result.listed} calls listed, {result.details} timelines, "
-            f"{result.recordings} recordings, {result.failures} failures"
+            f"shard {result.key}: {result.listed} calls listed ({result.new_calls} new, {result.changed_calls} "
+            f"changed), {result.details} timelines, {result.recordings} recordings, {result.failures} failures"
             + ("" if result.finished else " (not marked finished: rerun it)"),
         )
     return Exit.PARTIAL if result.failures else Exit.OK
@@ -240,8 +244,11 @@ async def run_plan(args: argparse.Namespace) -> int:
         if unknown:
             raise UsageError(f"no account named {', '.join(sorted(unknown))} in {args.config}")
         accounts = [a for a in accounts if a.name in args.account]
+    if (args.lookback is None) == (args.first is None or args.last is None):
+        raise UsageError("plan needs --from and --to, or --lookback HOURS (not both)")
+    lookback = None if args.lookback is None else timedelta(hours=args.lookback)
     try:
-        shards = await plan_shards(accounts, args.first, args.last, pages=args.pages)
+        shards = await plan_shards(accounts, args.first, args.last, lookback=lookback, pages=args.pages)
     except AuthenticationError as exc:
         raise UsageError(_refused_among(accounts, exc)) from None
     for shard in shards:

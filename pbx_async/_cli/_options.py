@@ -76,9 +76,22 @@ TO = option("--to", dest="last", type=day, metavar="YYYY-MM-DD", help="last day 
 UTC_OFFSET = option(
     "--utc-offset", type=int, default=0, metavar="MINUTES", help="minutes from UTC for dates in and out (e.g. -300)"
 )
-# --out is a folder for the commands that write many files (export's --out is a file: its own option).
+# --out is a folder for the commands that write many files (export's and sync's --out is a file: OUT_FILE).
 FOLDER = option("--out", metavar="DIR", help="folder to write into")
+# export and sync: what they write and fetch.
+OUT_FILE = option(
+    "--out", metavar="FILE", help="output file, its name giving the format (and an '-events' file for csv, parquet)"
+)
+FILE_FORMAT = option(
+    "--format", choices=("sqlite", "jsonl", "csv", "parquet"), help="sqlite, jsonl, csv or parquet (default: --out's)"
+)
+DETAILS = option("--details", action="store_true", help="also fetch every call's event timeline")
+RECORDINGS = option("--recordings", metavar="DIR", help="also download recordings into DIR")
+SINK = option("--sink", metavar="URL", help="a database: postgresql://... or sqlite:///file (default: PBX_SINK)")
 UUID = option("uuid", metavar="UUID", help="the call's UUID (from 'pbx-async calls')")
+LOOKBACK = option(
+    "--lookback", type=float, default=48.0, metavar="HOURS", help="how far back each run lists again (default 48)"
+)
 CONCURRENCY = option("--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)")
 QUIET = option("--quiet", action="store_true", help="print nothing on success (with --json: only the JSON)")
 JSON = option("--json", action="store_true", help="print the result as one line of JSON")

@@ -8,7 +8,7 @@ from importlib import metadata
 from typing import Any, NoReturn
 
 from .. import __version__
-from . import _demo, _export, _oneoff
+from . import _demo, _export, _oneoff, _sync
 from . import _options as opt
 from ._exit import EPILOG, UsageError, missing_extra
 
@@ -72,7 +72,7 @@ def build_parser() -> Parser:
     opt.VERBOSE.add(parser)
     opt.LOG_LEVEL.add(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (_export, _oneoff, _demo):
+    for module in (_export, _sync, _oneoff, _demo):
         module.register(commands)
     return parser
 

@@ -17,10 +17,15 @@ Many accounts into one database, split into shards any runner can execute
     async with session_for(shards[0]) as session:
         await run_shard(session, sink, shards[0], Work(details=True))
 
-Both run the same job on a ``Window`` of time (``_window``): a single export
+Keep an output current, on a schedule (``pbx-async sync``)::
+
+    result = await run_sync(session, SyncSpec(out="calls.sqlite", since=date(2026, 8, 1), details=True))
+
+All run the same job on a ``Window`` of time (``_window``): a single export
 (``_single``) has a window a day, a shard (``_shards``) is one account's
-window; ``Work`` says what the job fetches besides the calls. Where the rows
-go is a ``Sink`` (``sinks``).
+window, a sync (``_sync``) lists from its watermark minus a lookback; ``Work``
+says what the job fetches besides the calls. Where the rows go is a ``Sink``
+(``sinks``); an output file has one writer at a time (``_lock``).
 """
 
 from ._accounts import AccountConfig, load_accounts
@@ -28,6 +33,7 @@ from ._progress import LogProgress, Progress, RichProgress
 from ._report import report
 from ._shards import Shard, ShardResult, plan_shards, run_shard, session_for
 from ._single import ExportResult, ExportSpec, run_export
+from ._sync import SyncResult, SyncSpec, run_sync
 from ._window import Window, Work
 from .sinks import Account, Sink, open_sink
 
@@ -42,6 +48,8 @@ __all__ = [
     "Shard",
     "ShardResult",
     "Sink",
+    "SyncResult",
+    "SyncSpec",
     "Window",
     "Work",
     "load_accounts",
@@ -50,5 +58,6 @@ __all__ = [
     "report",
     "run_export",
     "run_shard",
+    "run_sync",
     "session_for",
 ]

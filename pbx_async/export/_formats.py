@@ -1,4 +1,9 @@
-"""Rendering the finished store as JSON lines, CSV or Parquet, streamed and written atomically."""
+"""Rendering the finished store as JSON lines, CSV or Parquet, streamed and written atomically.
+
+Every call carries its account (``container_id``, ``tenant_id``) and when it
+was first seen and last changed; times are written in the run's UTC offset
+(the store keeps them in UTC).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,19 @@ import csv
 import json
 import os
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from .sinks._schema import CALL_COLUMNS, EVENT_COLUMNS, FLAG_COLUMNS, kind_of
+from .sinks._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, EVENT_COLUMNS, FLAG_COLUMNS, SEEN_COLUMNS, kind_of
 from .sinks._sqlite import SqliteSink
 
 FORMATS = ("sqlite", "jsonl", "csv", "parquet")
 RECORDING_COLUMNS = ("recording_path", "recording_size", "recording_sha256")
+ROW_COLUMNS = (*CALL_COLUMNS, *ACCOUNT_COLUMNS, *SEEN_COLUMNS)  # a call's columns in every file format
+_TIMES = tuple(c for c in ROW_COLUMNS if kind_of("calls", c) == "time")
 _CALLS_QUERY = (
-    f"SELECT {', '.join('c.' + c for c in CALL_COLUMNS)}, r.path AS recording_path, "  # noqa: S608 - fixed names
+    f"SELECT {', '.join('c.' + c for c in ROW_COLUMNS)}, r.path AS recording_path, "  # noqa: S608 - fixed names
     "r.size AS recording_size, r.sha256 AS recording_sha256 "
     "FROM calls c LEFT JOIN recordings r ON r.call_uuid = c.uuid ORDER BY c.date, c.uuid"
 )
@@ -27,20 +35,33 @@ def events_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}-events{out.suffix}")
 
 
-def _calls(store: SqliteSink) -> Iterator[dict[str, Any]]:
+def _in(tz: timezone, text: str | None) -> str | None:
+    """A stored (UTC) time, written in the run's offset."""
+    return None if text is None else datetime.fromisoformat(text).astimezone(tz).isoformat()
+
+
+def _calls(store: SqliteSink, tz: timezone) -> Iterator[dict[str, Any]]:
     for row in store.rows(_CALLS_QUERY):
         call = dict(row)
         for flag in FLAG_COLUMNS:
             call[flag] = bool(call[flag])
+        for name in _TIMES:
+            call[name] = _in(tz, call[name])
         yield call
 
 
-def _events_of(store: SqliteSink, call_uuid: str) -> list[dict[str, Any]]:
+def _events(store: SqliteSink, tz: timezone) -> Iterator[dict[str, Any]]:
+    for row in store.rows(_EVENTS_QUERY):
+        yield {**row, "date": _in(tz, row["date"])}
+
+
+def _events_of(store: SqliteSink, call_uuid: str, tz: timezone) -> list[dict[str, Any]]:
     query = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE call_uuid = ? ORDER BY date, uuid"  # noqa: S608
     events = []
     for row in store.rows(query, (call_uuid,)):
         event = dict(row)
         event.pop("call_uuid")
+        event["date"] = _in(tz, event["date"])
         event["fields"] = json.loads(event["fields"])
         events.append(event)
     return events
@@ -52,28 +73,29 @@ def _replace(tmp: Path, out: Path) -> None:
     os.replace(tmp, out)
 
 
-def render(store: SqliteSink, fmt: str, out: Path, *, details: bool) -> list[Path]:
+def render(store: SqliteSink, fmt: str, out: Path, *, details: bool, utc_offset: int = 0) -> list[Path]:
     """Write the store's content to ``out`` (and a second file for events); returns the paths written."""
+    tz = timezone(timedelta(minutes=utc_offset))
     if fmt == "jsonl":
         tmp = out.with_name(out.name + ".tmp")
         with tmp.open("w", encoding="utf-8") as fh:
-            for call in _calls(store):
+            for call in _calls(store, tz):
                 recording = {k.removeprefix("recording_"): call.pop(k) for k in RECORDING_COLUMNS}
                 call["recording"] = recording if recording["path"] else None
                 if details:
-                    call["events"] = _events_of(store, call["uuid"])
+                    call["events"] = _events_of(store, call["uuid"], tz)
                 fh.write(json.dumps(call, ensure_ascii=False) + "\n")
         _replace(tmp, out)
         return [out]
     if fmt == "csv":
-        written = [_write_csv(out, (*CALL_COLUMNS, *RECORDING_COLUMNS), _calls(store))]
+        written = [_write_csv(out, (*ROW_COLUMNS, *RECORDING_COLUMNS), _calls(store, tz))]
         if details:
-            written.append(_write_csv(events_path(out), EVENT_COLUMNS, (dict(r) for r in store.rows(_EVENTS_QUERY))))
+            written.append(_write_csv(events_path(out), EVENT_COLUMNS, _events(store, tz)))
         return written
     if fmt == "parquet":
-        written = [_write_parquet(out, _calls(store), calls=True)]
+        written = [_write_parquet(out, _calls(store, tz), calls=True)]
         if details:
-            written.append(_write_parquet(events_path(out), (dict(r) for r in store.rows(_EVENTS_QUERY)), calls=False))
+            written.append(_write_parquet(events_path(out), _events(store, tz), calls=False))
         return written
     raise ValueError(f"unknown format {fmt!r}")
 
@@ -103,7 +125,7 @@ def _write_parquet(out: Path, rows: Iterator[dict[str, Any]], *, calls: bool, ba
 
     arrow = {"int": pa.int64(), "bigint": pa.int64(), "bool": pa.bool_()}  # the rest (text, times, JSON) as text
     if calls:
-        kinds = {name: kind_of("calls", name) for name in CALL_COLUMNS}
+        kinds = {name: kind_of("calls", name) for name in ROW_COLUMNS}
         kinds |= {name: kind_of("recordings", name.removeprefix("recording_")) for name in RECORDING_COLUMNS}
     else:
         kinds = {name: kind_of("events", name) for name in EVENT_COLUMNS}

@@ -23,6 +23,7 @@ class Progress:
         self.windows_total = self.windows_done = 0
         self.unit = "days"  # what a window is: a day of a single export, or a shard
         self.started = time.monotonic()
+        self.other_offsets: set[int] = set()
 
     def begin(self, windows: int, details: bool, recordings: bool, *, unit: str = "days") -> None:
         """The export starts: how many windows, and whether it fetches details and recordings."""
@@ -45,6 +46,16 @@ class Progress:
     def on_window(self, label: str) -> None:
         """A window (a day, or a shard) is done."""
         self.windows_done += 1
+
+    def on_other_offset(self, asked: int, got: int) -> None:
+        """The server answered in another UTC offset than asked; its times are converted. Logged once an offset."""
+        if got not in self.other_offsets:
+            self.other_offsets.add(got)
+            log.warning(
+                "the server answered in UTC offset %+d minutes, not the %+d asked for: its times are converted",
+                got,
+                asked,
+            )
 
     def end(self) -> None:
         pass

@@ -12,8 +12,12 @@ A shard is a pure description: the account (``AccountConfig``: its key named
 by an environment variable, never included), the ``Window``, and an estimate
 of its calls. Running one lists its window, upserts the calls and fetches the
 events and recordings the sink does not hold yet; running it again, or two overlapping shards at
-once, leaves every row exactly once. A shard whose window has ended is marked
-finished in the sink and skipped by later runs.
+once, leaves every row exactly once. A shard whose window ended ``SETTLE`` ago
+and whose listed calls a count shows complete is marked finished in the sink
+and skipped by later runs, unless run with ``refresh`` (calls whose notes, flag,
+severity, transcription or recording changed are then updated). A plan with
+``lookback`` covers the last hours up to now: run with ``refresh`` on a
+schedule, it keeps a warehouse current.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .._errors import PbxError, ValidationError
 from .._session import PbxSession
 from ._accounts import AccountConfig
 from ._progress import Progress
+from ._single import SETTLE
 from ._window import Window, Work, export_window
 from .sinks import Account, Sink
 
@@ -120,15 +125,19 @@ def session_for(account: AccountConfig | Shard, **options: Any) -> PbxSession:
 
 async def plan_shards(
     accounts: list[AccountConfig],
-    first: date,
-    last: date,
+    first: date | None = None,
+    last: date | None = None,
     *,
+    lookback: timedelta | None = None,
     pages: int = 4,
     now: datetime | None = None,
     concurrency: int = 4,
     **session_options: Any,
 ) -> list[Shard]:
-    """Shards covering ``first``..``last`` (whole days, each account's offset) of every account.
+    """Shards covering ``first``..``last`` (whole days, each account's offset), or the ``lookback`` up to now,
+    of every account.
+
+        shards = await plan_shards(accounts, lookback=timedelta(hours=48))   # run with refresh=True
 
     Each window is probed with one Call Summary request (its first page tells
     the total); a window over ``pages`` pages is cut into as many equal parts
@@ -136,19 +145,26 @@ async def plan_shards(
     still to come ("now" onwards) is a shard of its own, so the rest can be
     finished once and skipped after.
     """
-    if first > last:
+    if (lookback is None) == (first is None or last is None):
+        raise ValidationError("a plan covers --from and --to, or the --lookback up to now")
+    if first is not None and last is not None and first > last:
         raise ValidationError(f"--from ({first}) is after --to ({last})")
+    if lookback is not None and lookback <= timedelta(0):
+        raise ValidationError(f"--lookback must be more than 0 hours, got {lookback}")
     check.positive_int("pages", pages, maximum=1000)
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     found: dict[str, list[Shard]] = {a.name: [] for a in accounts}
 
     async def plan_account(account: AccountConfig) -> None:
         tz = timezone(timedelta(minutes=account.utc_offset))
-        start, end = datetime.combine(first, time(0, 0), tz), datetime.combine(last, time(23, 59, 59), tz)
-        windows = [(start, end)]
-        if start < now <= end:
-            here = now.astimezone(tz)
-            windows = [(start, here - timedelta(seconds=1)), (here, end)]
+        if lookback is not None or first is None or last is None:  # the recent past, up to the second before now
+            windows = [((now - (lookback or timedelta(0))).astimezone(tz), (now - timedelta(seconds=1)).astimezone(tz))]
+        else:
+            start, end = datetime.combine(first, time(0, 0), tz), datetime.combine(last, time(23, 59, 59), tz)
+            windows = [(start, end)]
+            if start < now <= end:
+                here = now.astimezone(tz)
+                windows = [(start, here - timedelta(seconds=1)), (here, end)]
         session = session_for(account, max_concurrency=concurrency, **session_options)
         try:
             async with accounts_at_once, session, anyio.create_task_group() as tg:
@@ -207,7 +223,7 @@ async def _count(session: PbxSession, account: AccountConfig, start: datetime, e
 
 @attrs.frozen
 class ShardResult:
-    """What a shard run did: ``skipped`` when it had finished before; the failures of this run."""
+    """What a shard run did: ``skipped`` when it had finished before; failures, new and changed calls of this run."""
 
     key: str
     skipped: bool
@@ -216,6 +232,8 @@ class ShardResult:
     details: int
     recordings: int
     failures: int
+    new_calls: int = 0
+    changed_calls: int = 0
 
 
 async def run_shard(
@@ -226,15 +244,20 @@ async def run_shard(
     progress: Progress | None = None,
     *,
     now: datetime | None = None,
+    refresh: bool = False,
 ) -> ShardResult:
-    """Run one shard into ``sink``; safe to run again, and beside shards that overlap it."""
+    """Run one shard into ``sink``; safe to run again, and beside shards that overlap it.
+
+    result = await run_shard(session, sink, shard, Work(details=True), refresh=True)
+    """
     progress = progress or Progress()
     config, window = shard.account, shard.window
     account = Account(config.container_id, config.tenant_id)
     if (session.container_id, session.tenant_id) != (account.container_id, account.tenant_id):
         raise ValidationError(f"the session's account is not the shard's ({account.container_id}/{account.tenant_id})")
-    ended = window.ended_before(now or datetime.now(UTC))
-    if ended and await sink.shard_done(shard.key):
+    now = now or datetime.now(UTC)
+    ended = window.ended_before(now - SETTLE)
+    if ended and not refresh and await sink.shard_done(shard.key):
         return ShardResult(shard.key, True, True, 0, 0, 0, 0)
     work = attrs.evolve(
         work,
@@ -243,11 +266,14 @@ async def run_shard(
     )
     progress.begin(1, work.details, work.recordings is not None, unit="windows")
     try:
-        failures = await export_window(session, sink, account, window, work, progress)
-        if ended and not failures:
+        result = await export_window(session, sink, account, window, work, progress, seen=now)
+        finished = ended and not result.missing  # a count shows every listed call complete
+        if finished:
             await sink.mark_shard(shard.key, account, window.start, window.end)
         progress.on_window(f"{config.name} {window.start.isoformat()}")
     finally:
         progress.end()
-    finished = ended and not failures
-    return ShardResult(shard.key, False, finished, progress.listed, progress.detailed, progress.recorded, failures)
+    return ShardResult(
+        shard.key, False, finished, progress.listed, progress.detailed, progress.recorded, result.failures,
+        len(result.new), len(result.changed),
+    )  # fmt: skip

@@ -1,10 +1,14 @@
 """A single export: one account, a window a day, into one SQLite file (and a rendered file), resumable.
 
-The SQLite store is the checkpoint: it records the export's request and every
-day finished, so a rerun after any interruption skips those days and fetches
-only what is missing. A day that has not ended yet ("today") is split at the
-minute: the part before is finished once, the part after is listed again at
-the end of every run, since calls keep arriving in it.
+The SQLite store is the checkpoint: it records the export's request, its
+account and every day finished, so a rerun after any interruption skips those
+days and fetches only what is missing. A day is finished once it ended
+``SETTLE`` ago (calls are written at hangup, so a call begun before midnight
+can appear after it) and a count shows every call listed in it complete; until
+then every run lists it again. ``refresh`` lists the finished days again too,
+updating calls whose notes, flag, severity, transcription or recording
+changed. The day holding "now" is split at the minute, and its open part is
+listed again at the end of every run. One run at a time: the output's lock.
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ import attrs
 from .._errors import ValidationError
 from .._session import PbxSession
 from ._formats import FORMATS, render, require_parquet
+from ._lock import OutputLock
+from ._output import claim, lock_path, store_path
 from ._progress import Progress
 from ._window import Window, Work, export_window
 from .sinks import Account
 from .sinks._schema import Counts
 from .sinks._sqlite import SqliteSink
+
+SETTLE = timedelta(hours=48)  # a day is final (checkpointed, skipped by reruns) this long after it ended
 
 
 def _path(value: str | os.PathLike[str]) -> Path:
@@ -45,7 +53,9 @@ class ExportSpec:
     ``filters`` are ``iter_calls`` keywords. ``recordings`` is a folder, or
     None for no recordings. The store (the output itself for ``sqlite``,
     ``OUT.export.sqlite`` beside it otherwise) is the checkpoint a rerun
-    resumes from.
+    resumes from. ``refresh`` lists finished days again (changed calls are
+    updated, missing events and recordings fetched); it is not part of the
+    request a rerun must repeat.
     """
 
     first: date
@@ -57,6 +67,7 @@ class ExportSpec:
     utc_offset: int = 0
     filters: dict[str, Any] = attrs.field(factory=dict)
     concurrency: int | None = None
+    refresh: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -71,7 +82,7 @@ class ExportSpec:
 
     @property
     def store_path(self) -> Path:
-        return self.out if self.format == "sqlite" else self.out.with_name(self.out.name + ".export.sqlite")
+        return store_path(self.out, self.format)
 
     @property
     def work(self) -> Work:
@@ -97,7 +108,7 @@ class ExportSpec:
 
 @attrs.frozen
 class ExportResult:
-    """What an export left: counts from the store, failures of this run, the files written."""
+    """What an export left: counts from the store; failures, new and changed calls of this run; the files written."""
 
     calls: int
     events: int
@@ -105,6 +116,8 @@ class ExportResult:
     failures: int
     files: tuple[Path, ...]
     summary: dict[str, Any]
+    new_calls: int = 0
+    changed_calls: int = 0
 
 
 def days(first: date, last: date, utc_offset: int, now: datetime) -> Iterator[Window]:
@@ -142,50 +155,65 @@ async def run_export(
     """
     progress = progress or Progress()
     spec.out.parent.mkdir(parents=True, exist_ok=True)
-    store = SqliteSink(spec.store_path)
-    try:
-        recorded = store.meta("spec")
-        if recorded is not None and recorded != spec.fingerprint():
-            raise ValidationError(
-                f"{spec.store_path} holds a different export ({recorded}); "
-                "delete it, or choose another --out, to start a new one"
-            )
-        store.set_meta("spec", spec.fingerprint())
-        split = _minute(now or datetime.now(UTC), spec.utc_offset)
-        windows = list(days(spec.first, spec.last, spec.utc_offset, split))
-        account = Account(session.container_id, session.tenant_id)
-        progress.begin(len(windows), spec.details, spec.recordings is not None)
-        failures = 0
-        for day in windows:
-            ended = day.ended_before(split)
-            label = day.start.date().isoformat() + ("" if ended else " (open)")
-            if ended and store.day_done(_key(day)):
-                progress.on_window(label + " (already done)")
-                continue
-            failed = await export_window(session, store, account, day, spec.work, progress)
-            failures += failed
-            if ended and not failed:
-                store.mark_day(_key(day), day.end)
-            progress.on_window(label)
-        for day in windows:  # last, the part of today still open: calls arrived while we worked
-            if not day.ended_before(split):
-                failures += await export_window(session, store, account, day, spec.work, progress)
-        files = [spec.out] if spec.format == "sqlite" else render(store, spec.format, spec.out, details=spec.details)
-        counts = await store.counts()
-        return ExportResult(
-            calls=counts.calls,
-            events=counts.events,
-            recordings=counts.recordings,
-            failures=failures,
-            files=tuple(files),
-            summary=_summary(counts, progress, failures),
-        )
-    finally:
-        progress.end()
-        await store.close()
+    account = Account(session.container_id, session.tenant_id)
+    with OutputLock(lock_path(spec.out), str(spec.out)):
+        store = SqliteSink(spec.store_path)
+        try:
+            claim(store, spec.out, "export", account, session.base_url)
+            recorded = store.meta("spec")
+            if recorded is not None and recorded != spec.fingerprint():
+                raise ValidationError(
+                    f"{spec.store_path} holds a different export ({recorded}); "
+                    "delete it, or choose another --out, to start a new one"
+                )
+            store.set_meta("spec", spec.fingerprint())
+            return await _days(session, store, spec, account, progress, now or datetime.now(UTC))
+        finally:
+            progress.end()
+            await store.close()
 
 
-def _summary(counts: Counts, progress: Progress, failures: int) -> dict[str, Any]:
+async def _days(
+    session: PbxSession, store: SqliteSink, spec: ExportSpec, account: Account, progress: Progress, now: datetime
+) -> ExportResult:
+    split = _minute(now, spec.utc_offset)
+    windows = list(days(spec.first, spec.last, spec.utc_offset, split))
+    progress.begin(len(windows), spec.details, spec.recordings is not None)
+    failures, new, changed = 0, set[str](), set[str]()
+    for day in windows:
+        final = day.ended_before(split - SETTLE)
+        label = day.start.date().isoformat() + ("" if day.ended_before(split) else " (open)")
+        if final and not spec.refresh and store.day_done(_key(day)):
+            progress.on_window(label + " (already done)")
+            continue
+        result = await export_window(session, store, account, day, spec.work, progress, seen=now)
+        failures, new, changed = failures + result.failures, new | result.new, changed | result.changed
+        if final and not result.missing:  # every call listed is complete: a count, not the absence of errors
+            store.mark_day(_key(day), day.end)
+        progress.on_window(label)
+    for day in windows:  # last, the part of today still open: calls arrived while we worked
+        if not day.ended_before(split):
+            result = await export_window(session, store, account, day, spec.work, progress, seen=now)
+            failures, new, changed = failures + result.failures, new | result.new, changed | result.changed
+    files = [spec.out]
+    if spec.format != "sqlite":
+        files = render(store, spec.format, spec.out, details=spec.details, utc_offset=spec.utc_offset)
+    counts = await store.counts()
+    changed -= new
+    summary = summarise(counts, progress, failures) | {"new_calls": len(new), "changed_calls": len(changed)}
+    return ExportResult(
+        calls=counts.calls,
+        events=counts.events,
+        recordings=counts.recordings,
+        failures=failures,
+        files=tuple(files),
+        summary=summary,
+        new_calls=len(new),
+        changed_calls=len(changed),
+    )
+
+
+def summarise(counts: Counts, progress: Progress, failures: int) -> dict[str, Any]:
     """The final report: counts by direction, answered, voicemail, failures, elapsed time."""
     return {
         "calls": counts.calls,

@@ -2,13 +2,16 @@
 
 A ``Window`` is a span of one account's calls; ``Work`` says what to fetch
 for it besides the calls themselves. ``export_window`` lists the window's
-calls into the sink, then fetches the events and recordings the sink does
-not hold yet, so running it again only fetches what is missing.
+calls into the sink (new ones inserted, changed ones updated and counted),
+then fetches the events and recordings the sink does not hold yet, so
+running it again only fetches what is missing. Its result counts what is
+still missing among the calls it listed: a caller checkpoints a window only
+when that count is zero, never merely because no error was raised.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,7 @@ import attrs
 
 from .._errors import ValidationError
 from .._fanout import FailedCall
-from .._records.calls import CallDetails
+from .._records.calls import CallDetails, CallSummary
 from .._records.recordings import RecordingRef
 from .._session import PbxSession
 from ._progress import Progress
@@ -68,30 +71,93 @@ class Work:
     filters: dict[str, Any] = attrs.field(factory=dict)
 
 
+@attrs.frozen
+class WindowResult:
+    """What a window's run did: the calls listed, which were new and which changed, failures, what is
+    still missing (events or recordings asked for) among the listed calls and the window's stored ones."""
+
+    listed: tuple[str, ...]
+    new: frozenset[str]
+    changed: frozenset[str]
+    failures: int
+    missing: int
+
+
 async def export_window(
-    session: PbxSession, sink: Sink, account: Account, window: Window, work: Work, progress: Progress
-) -> int:
-    """List the window's calls into ``sink``, then fetch what it lacks; returns how many calls failed."""
-    batch = []
+    session: PbxSession,
+    sink: Sink,
+    account: Account,
+    window: Window,
+    work: Work,
+    progress: Progress,
+    *,
+    seen: datetime | None = None,
+) -> WindowResult:
+    """List the window's calls into ``sink``, then fetch what it lacks (``seen``: when they were listed)."""
+    seen = seen or datetime.now(UTC)
+    listed: dict[str, None] = {}
+    new: set[str] = set()
+    changed: set[str] = set()
+    batch: list[CallSummary] = []
+
+    async def store() -> None:
+        upserted = await sink.upsert_calls(account, batch, seen=seen)
+        new.update(upserted.new)
+        changed.update(upserted.changed)
+        listed.update(dict.fromkeys(c.uuid for c in batch))
+        progress.on_listed(len(batch))
+        batch.clear()
+
     calls = session.iter_calls(from_date=window.start, to_date=window.end, utc_offset=work.utc_offset, **work.filters)
     async with calls:
         async for call in calls:
+            offset = call.date.utcoffset()
+            if offset is not None and offset.total_seconds() != work.utc_offset * 60:
+                progress.on_other_offset(work.utc_offset, int(offset.total_seconds()) // 60)
             batch.append(call)
             if len(batch) == LIST_BATCH:
-                await sink.upsert_calls(account, batch)
-                progress.on_listed(len(batch))
-                batch = []
+                await store()
     if batch:
-        await sink.upsert_calls(account, batch)
-        progress.on_listed(len(batch))
+        await store()
+    uuids = tuple(listed)
+    failures = await fetch_missing(session, sink, account, window, uuids, work, progress)
+    missing = await still_missing(sink, account, window, uuids, work)
+    return WindowResult(uuids, frozenset(new), frozenset(changed - new), failures, len(missing))
+
+
+async def fetch_missing(
+    session: PbxSession,
+    sink: Sink,
+    account: Account,
+    window: Window,
+    uuids: tuple[str, ...],
+    work: Work,
+    progress: Progress,
+) -> int:
+    """Fetch the events and recordings (as ``work`` asks) that the sink lacks for ``uuids`` and for the
+    account's calls stored in ``window``; returns how many calls failed."""
     failures = 0
     if work.details:
         pending = await sink.calls_needing_details(account, window.start, window.end)
+        pending = list(dict.fromkeys([*pending, *await sink.details_missing(uuids)]))
         failures += await _details(session, sink, pending, work.concurrency, progress)
     if work.recordings is not None:
         missing = await sink.calls_needing_recordings(account, window.start, window.end)
+        missing = list(dict.fromkeys([*missing, *await sink.recordings_missing(uuids)]))
         failures += await _recordings(session, sink, missing, work.recordings, work.concurrency, progress)
     return failures
+
+
+async def still_missing(sink: Sink, account: Account, window: Window, uuids: tuple[str, ...], work: Work) -> set[str]:
+    """The calls listed, or stored in the window, still lacking what ``work`` asks for: a count, not a hope."""
+    missing: set[str] = set()
+    if work.details:
+        missing.update(await sink.calls_needing_details(account, window.start, window.end))
+        missing.update(await sink.details_missing(uuids))
+    if work.recordings is not None:
+        missing.update(u for u, _ in await sink.calls_needing_recordings(account, window.start, window.end))
+        missing.update(u for u, _ in await sink.recordings_missing(uuids))
+    return missing
 
 
 async def _details(

@@ -22,7 +22,7 @@ from pbx_async.testing import Simulator
 from .conftest import WINDOW, Ran
 
 CLI_SOURCE = Path(pbx_async.__file__).parent / "_cli"
-COMMANDS = {"export", "plan", "calls", "details", "recording", "notes", "demo", "report", "simulate"}
+COMMANDS = {"export", "sync", "plan", "calls", "details", "recording", "notes", "demo", "report", "simulate"}
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

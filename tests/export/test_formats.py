@@ -13,6 +13,8 @@ from pbx_async import RecordingFile
 from pbx_async.export import Account
 from pbx_async.export._formats import events_path, render
 from pbx_async.export.sinks._schema import CALL_COLUMNS, EVENT_COLUMNS
+
+ROW_COLUMNS = [*CALL_COLUMNS, "container_id", "tenant_id", "first_seen", "last_changed"]  # every call knows its account
 from pbx_async.export.sinks._sqlite import SqliteSink
 from pbx_async.testing import Simulator
 
@@ -48,7 +50,8 @@ async def test_json_lines_hold_each_call_once_with_typed_values_and_its_events(
     assert sorted(c["uuid"] for c in calls) == sorted(truth)
     assert [c["date"] for c in calls] == sorted(c["date"] for c in calls)  # in time order
     for call in calls:
-        assert set(call) == {*CALL_COLUMNS, "recording", "events"}
+        assert set(call) == {*ROW_COLUMNS, "recording", "events"}
+        assert (call["container_id"], call["tenant_id"]) == (SIM.container_id, 0)
         expected = truth[call["uuid"]]
         assert (call["recorded"], call["spoke_to_person"], call["duration"]) == (
             expected.recorded, expected.spoke_to_person, expected.duration,
@@ -73,7 +76,7 @@ async def test_csv_is_two_files_with_headers(store: SqliteSink, tmp_path: Path) 
     assert render(store, "csv", out, details=True) == [out, tmp_path / "calls-events.csv"]
     with out.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
-        assert reader.fieldnames == [*CALL_COLUMNS, *RECORDING_COLUMNS]
+        assert reader.fieldnames == [*ROW_COLUMNS, *RECORDING_COLUMNS]
         rows = list(reader)
     assert len(rows) == len(SIM)
     assert {r["recorded"] for r in rows} == {"True", "False"}
@@ -92,7 +95,7 @@ async def test_parquet_columns_are_typed_from_the_schema(store: SqliteSink, tmp_
     render(store, "parquet", out, details=True)
     calls, events = pq.read_table(out), pq.read_table(events_path(out))
     assert calls.num_rows == len(SIM) and events.num_rows == _events()
-    assert calls.column_names == [*CALL_COLUMNS, *RECORDING_COLUMNS]
+    assert calls.column_names == [*ROW_COLUMNS, *RECORDING_COLUMNS]
     types = dict(zip(calls.column_names, calls.schema.types, strict=True))
     assert types["duration"] == types["severity"] == types["recording_size"] == pa.int64()
     assert types["recorded"] == types["went_to_voicemail"] == pa.bool_()

@@ -104,9 +104,10 @@ async def test_an_export_file_from_before_versioning_is_migrated_in_place(tmp_pa
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
     db.executescript(V1_SCHEMA)
-    db.execute(
+    db.executemany(
         "INSERT INTO calls (uuid, date, direction, recorded, flagged, went_to_voicemail, spoke_to_person, "
-        "details_done) VALUES ('c1', '2026-11-01T10:00:00+00:00', 'inbound', 0, 0, 0, 1, 1)"
+        "details_done) VALUES (?, ?, 'inbound', 0, 0, 0, 1, 1)",
+        [("c1", "2026-11-01T05:00:00-05:00"), ("c2", "2026-11-01T15:30:00.250000+05:30")],
     )
     db.execute("INSERT INTO export_chunks (start, end_) VALUES ('a', 'b')")
     db.commit()
@@ -114,8 +115,13 @@ async def test_an_export_file_from_before_versioning_is_migrated_in_place(tmp_pa
     sink = SqliteSink(path)
     try:
         assert await sink.version() == _schema.VERSION
-        assert (await sink.counts()).calls == 1 and sink.day_done("a")  # nothing lost
-        assert sqlite_columns(path)["calls"][-2:] == ["container_id", "tenant_id"]
+        assert (await sink.counts()).calls == 2 and sink.day_done("a")  # nothing lost
+        assert sqlite_columns(path)["calls"][-4:] == ["container_id", "tenant_id", "first_seen", "last_changed"]
+        # Times in UTC since version 3: text order is time order, whatever offset a file was written in.
+        assert [r[0] for r in sink.db.execute("SELECT date FROM calls ORDER BY uuid")] == [
+            "2026-11-01T10:00:00+00:00",
+            "2026-11-01T10:00:00.250000+00:00",
+        ]
     finally:
         await sink.close()
     again = SqliteSink(path)  # opening a current file changes nothing
@@ -315,5 +321,5 @@ async def test_a_database_from_a_newer_version_is_refused(
     else:
         with psycopg.connect(url) as conn:
             conn.execute("UPDATE schema_version SET version = 99")
-    with pytest.raises(SinkError, match="schema version 99; this pbx-async knows up to 2: upgrade"):
+    with pytest.raises(SinkError, match="schema version 99; this pbx-async knows up to 3: upgrade"):
         await open_sink(url)

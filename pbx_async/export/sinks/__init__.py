@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 from ..._errors import ValidationError
 from ._postgres import PostgresSink, redact_url
-from ._protocol import Account, Sink
+from ._protocol import Account, Sink, SyncState, Upserted
 from ._sqlite import SqliteSink
 
-__all__ = ["Account", "Sink", "open_sink"]
+__all__ = ["Account", "Sink", "SyncState", "Upserted", "open_sink"]
 
 
 async def open_sink(url: str) -> Sink:

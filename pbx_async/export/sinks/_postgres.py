@@ -13,17 +13,21 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ..._errors import SinkError, ValidationError
 from ..._records.calls import CallDetails, CallSummary
 from ..._records.recordings import RecordingFile
 from . import _schema
-from ._protocol import Account
+from . import _statements as sql
+from ._protocol import Account, SyncState, Upserted
 
 _MIGRATION_LOCK = 0x70627861  # "pbxa": one migrator at a time across processes
+_SYNC_LOCKS = 0x70627873  # "pbxs": with the account's checksum, one sync of an account at a time
 _ATTEMPTS = 5
 T = TypeVar("T")
 
@@ -34,14 +38,16 @@ def _numbered(statement: str) -> str:
     return re.sub(r"\?", lambda _: f"${next(number)}", statement)
 
 
-_UPSERT_CALL = _numbered(_schema.UPSERT_CALL)
-_UPSERT_EVENT = _numbered(_schema.UPSERT_EVENT)
-_DETAILS_DONE = _numbered(_schema.DETAILS_DONE)
-_UPSERT_RECORDING = _numbered(_schema.UPSERT_RECORDING)
-_UPSERT_SHARD = _numbered(_schema.UPSERT_SHARD)
-_SHARD_DONE = _numbered(_schema.SHARD_DONE)
-_NEEDING_DETAILS = _numbered(_schema.NEEDING_DETAILS)
-_NEEDING_RECORDINGS = _numbered(_schema.NEEDING_RECORDINGS)
+_UPSERT_CALL = _numbered(sql.UPSERT_CALL)
+_UPSERT_EVENT = _numbered(sql.UPSERT_EVENT)
+_DETAILS_DONE = _numbered(sql.DETAILS_DONE)
+_UPSERT_RECORDING = _numbered(sql.UPSERT_RECORDING)
+_UPSERT_SHARD = _numbered(sql.UPSERT_SHARD)
+_SHARD_DONE = _numbered(sql.SHARD_DONE)
+_UPSERT_SYNC = _numbered(sql.UPSERT_SYNC)
+_SYNC_STATE = _numbered(sql.SYNC_STATE)
+_NEEDING_DETAILS = _numbered(sql.NEEDING_DETAILS)
+_NEEDING_RECORDINGS = _numbered(sql.NEEDING_RECORDINGS)
 
 
 # password=, sslpassword=, ...: the value runs to the next "&" (a password may hold ? # / @).
@@ -138,17 +144,23 @@ class PostgresSink:
 
     # -- the Sink protocol -----------------------------------------------------------------------------
 
-    async def upsert_calls(self, account: Account, calls: Sequence[CallSummary]) -> None:
-        rows = sorted((_schema.call_row(account, c) for c in calls), key=_key)
+    async def upsert_calls(
+        self, account: Account, calls: Sequence[CallSummary], *, seen: datetime | None = None
+    ) -> Upserted:
+        uuids = sorted({c.uuid for c in calls})
+        moment = seen or datetime.now(UTC)
 
-        async def write() -> None:
+        async def write() -> Upserted:
             async with self._conn.transaction():
-                await self._conn.executemany(_UPSERT_CALL, rows)
+                stored = [row for part in sql.batches(uuids) for row in await self._among(sql.stored_calls, part)]
+                rows, upserted = sql.calls_to_write(account, calls, stored, moment)
+                await self._conn.executemany(_UPSERT_CALL, sorted(rows, key=_key))
+                return upserted
 
-        await self._run(write)
+        return await self._run(write)
 
     async def save_details(self, batch: Sequence[CallDetails]) -> None:
-        rows = sorted((_schema.event_row(d.call.uuid, e) for d in batch for e in d.events), key=_key)
+        rows = sorted((sql.event_row(d.call.uuid, e) for d in batch for e in d.events), key=_key)
         uuids = sorted((d.call.uuid,) for d in batch)
 
         async def write() -> None:
@@ -160,22 +172,63 @@ class PostgresSink:
         await self._run(write)
 
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
-        await self._run(lambda: self._conn.execute(_UPSERT_RECORDING, *_schema.recording_row(call_uuid, rec)))
+        await self._run(lambda: self._conn.execute(_UPSERT_RECORDING, *sql.recording_row(call_uuid, rec)))
 
     async def calls_needing_details(self, account: Account, start: datetime, end: datetime) -> list[str]:
-        rows = await self._run(lambda: self._conn.fetch(_NEEDING_DETAILS, *_schema.window(account, start, end)))
+        rows = await self._run(lambda: self._conn.fetch(_NEEDING_DETAILS, *sql.window(account, start, end)))
         return [r[0] for r in rows]
 
     async def calls_needing_recordings(self, account: Account, start: datetime, end: datetime) -> list[tuple[str, str]]:
-        rows = await self._run(lambda: self._conn.fetch(_NEEDING_RECORDINGS, *_schema.window(account, start, end)))
+        rows = await self._run(lambda: self._conn.fetch(_NEEDING_RECORDINGS, *sql.window(account, start, end)))
         return [(r[0], r[1]) for r in rows]
+
+    async def details_missing(self, uuids: Sequence[str]) -> list[str]:
+        async def read() -> list[str]:
+            return [r[0] for part in sql.batches(uuids) for r in await self._among(sql.details_among, part)]
+
+        return await self._run(read)
+
+    async def recordings_missing(self, uuids: Sequence[str]) -> list[tuple[str, str]]:
+        async def read() -> list[tuple[str, str]]:
+            return [(r[0], r[1]) for part in sql.batches(uuids) for r in await self._among(sql.recordings_among, part)]
+
+        return await self._run(read)
+
+    async def _among(self, statement: Callable[[int], str], uuids: Sequence[str]) -> list[Any]:
+        return list(await self._conn.fetch(_numbered(statement(len(uuids))), *uuids)) if uuids else []
 
     async def shard_done(self, key: str) -> bool:
         return await self._run(lambda: self._conn.fetchval(_SHARD_DONE, key)) is not None
 
     async def mark_shard(self, key: str, account: Account, start: datetime, end: datetime) -> None:
-        row = _schema.shard_row(key, account, start, end)
+        row = sql.shard_row(key, account, start, end)
         await self._run(lambda: self._conn.execute(_UPSERT_SHARD, *row))
+
+    async def sync_state(self, account: Account) -> SyncState | None:
+        row = await self._run(lambda: self._conn.fetchrow(_SYNC_STATE, sql.sync_key(account)))
+        return None if row is None else SyncState(*row)
+
+    async def save_sync_state(self, account: Account, state: SyncState) -> None:
+        row = sql.sync_row(account, state.base_url, state.spec, state.watermark, state.holder or "")
+        await self._run(lambda: self._conn.execute(_UPSERT_SYNC, *row))
+
+    @asynccontextmanager
+    async def hold(self, account: Account, holder: str) -> AsyncIterator[None]:
+        """A session advisory lock: PostgreSQL releases it when the connection ends, however the process ends."""
+        key = zlib.crc32(sql.sync_key(account).encode()) - 2**31  # an int4
+        taken = await self._run(lambda: self._conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", _SYNC_LOCKS, key))
+        if not taken:
+            state = await self.sync_state(account)
+            who = state.holder if state is not None and state.holder else "another process"
+            raise ValidationError(
+                f"{self._where} for account {sql.sync_key(account)} is in use by {who} (another sync into it): "
+                "wait for it to finish, or stop it, then run this again"
+            )
+        try:
+            yield
+        finally:
+            if not self._conn.is_closed():
+                await self._run(lambda: self._conn.fetchval("SELECT pg_advisory_unlock($1, $2)", _SYNC_LOCKS, key))
 
     # -- reading back --------------------------------------------------------------------------------
 

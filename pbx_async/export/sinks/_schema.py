@@ -1,16 +1,17 @@
-"""Everything the two sinks share: tables, migrations, row shaping, statements and counts, written once.
+"""The tables both sinks share, their migrations and counts, written once (rows and statements: ``_statements``).
 
 Both sinks are created and migrated from ``MIGRATIONS``, so their tables and
 columns cannot drift apart; only the column types differ by dialect (SQLite
 keeps times as ISO 8601 text and flags as 0/1, PostgreSQL has ``timestamptz``,
 ``boolean`` and ``jsonb``). A database records its version in
 ``schema_version``; an export file written before versioning is version 1.
-The statements below are valid in both dialects, written with ``?``
-placeholders (the PostgreSQL sink numbers them); rows are plain Python values
-(each sink adapts times and flags to its driver).
+Times are instants: PostgreSQL compares ``timestamptz``; SQLite keeps them
+as ISO 8601 text in UTC (version 3 rewrote older files' offsets), so text
+order is time order and a window compares instants, never offset strings.
 
 - ``calls``: one row per call; the summary fields, the account
-  (``container_id``, ``tenant_id``) and ``details_done``.
+  (``container_id``, ``tenant_id``), ``details_done``, and when the call was
+  ``first_seen`` and ``last_changed`` (its mutable fields: ``MUTABLE``).
 - ``events``: one row per event; ``call_uuid``, ``date``, ``type_id``,
   ``type_name`` (the table's purpose), raw ``data1``..``data4`` and
   ``fields``, the named typed fields as JSON.
@@ -18,22 +19,17 @@ placeholders (the PostgreSQL sink numbers them); rows are plain Python values
 - ``export_meta``, ``export_chunks``: a single export's request and finished days
   (the table's name is older than the code's word, days; existing files keep it).
 - ``export_shards``: shards finished (closed windows only), by shard key.
+- ``export_syncs``: a sync's state per account: its request and watermark.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import attrs
 
 from ..._errors import SinkError
-from ..._records.calls import CallSummary
-from ..._records.events import Event
-from ..._records.recordings import RecordingFile
-from ._protocol import Account
 
 Dialect = Literal["sqlite", "postgresql"]
 Kind = Literal["text", "int", "bigint", "bool", "time", "json"]
@@ -100,7 +96,15 @@ class CreateIndex:
     columns: tuple[str, ...]
 
 
-Step = CreateTable | AddColumn | CreateIndex
+@attrs.frozen
+class ToUtc:
+    """SQLite only: rewrite a time column's ISO 8601 text in UTC (PostgreSQL's ``timestamptz`` needs nothing)."""
+
+    table: str
+    column: str
+
+
+Step = CreateTable | AddColumn | CreateIndex | ToUtc
 
 
 def _c(name: str, kind: Kind, *, not_null: bool = False, default: str | None = None) -> Column:
@@ -189,26 +193,67 @@ _V2 = (
     _SHARDS,
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2)
+# Version 3: outputs kept current (sync): when each call was first seen and last changed, times in
+# UTC in SQLite, a sync's state per account.
+_SYNCS = CreateTable(
+    "export_syncs",
+    (
+        _c("key", "text", not_null=True),
+        _c("container_id", "text", not_null=True),
+        _c("tenant_id", "int", not_null=True),
+        _c("base_url", "text", not_null=True),
+        _c("spec", "text", not_null=True),
+        _c("watermark", "time"),
+        _c("holder", "text"),
+    ),
+    ("key",),
+)
+_V3 = (
+    AddColumn("calls", _c("first_seen", "time")),
+    AddColumn("calls", _c("last_changed", "time")),
+    ToUtc("calls", "date"),
+    ToUtc("events", "date"),
+    _SYNCS,
+)
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3)
 VERSION = len(MIGRATIONS)
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
 VERSION_QUERY = "SELECT max(version) FROM schema_version"
 
 CALL_COLUMNS = tuple(c.name for c in _CALLS.columns if c.name != "details_done")
 ACCOUNT_COLUMNS = ("container_id", "tenant_id")
+SEEN_COLUMNS = ("first_seen", "last_changed")
+# What changes on the server after a call ended; a stored call whose values differ is "changed".
+MUTABLE = ("flagged", "severity", "notes", "transcription", "recorded")
 EVENT_COLUMNS = tuple(c.name for c in _EVENTS.columns)
-_TABLES = {t.table: t for t in (_CALLS, _EVENTS, _RECORDINGS)}
+_KINDS = {
+    (step.table, column.name): column.kind
+    for steps in MIGRATIONS
+    for step in steps
+    if isinstance(step, CreateTable | AddColumn)
+    for column in (step.columns if isinstance(step, CreateTable) else (step.column,))
+}
 FLAG_COLUMNS = tuple(c.name for c in _CALLS.columns if c.kind == "bool" and c.name in CALL_COLUMNS)
 
 
 def kind_of(table: str, column: str) -> Kind:
     """The kind of a column of ``calls``, ``events`` or ``recordings`` (what a file format types it as)."""
-    (found,) = [c.kind for c in _TABLES[table].columns if c.name == column]
-    return found
+    return _KINDS[table, column]
 
 
-def ddl(step: Step, dialect: Dialect) -> str:
-    """The statement for one migration step."""
+def ddl(step: Step, dialect: Dialect) -> str | None:
+    """The statement for one migration step (None: nothing to do in this dialect)."""
+    if isinstance(step, ToUtc):
+        if dialect != "sqlite":
+            return None
+        # strftime reads the offset and gives UTC; the fraction (".ffffff", if any) is kept as written.
+        c = step.column
+        return (
+            f"UPDATE {step.table} SET {c} = strftime('%Y-%m-%dT%H:%M:%S', {c}) "  # noqa: S608 - our own names
+            f"|| CASE WHEN substr({c}, 20, 1) = '.' THEN substr({c}, 20, 7) ELSE '' END || '+00:00' "
+            f"WHERE {c} NOT LIKE '%+00:00'"
+        )
     if isinstance(step, CreateTable):
         columns = ", ".join(c.ddl(dialect) for c in step.columns)
         return f"CREATE TABLE IF NOT EXISTS {step.table} ({columns}, PRIMARY KEY ({', '.join(step.primary_key)}))"
@@ -230,7 +275,7 @@ def upgrade(version: int, dialect: Dialect, where: str = "the database") -> list
         )
     if version == VERSION:
         return []
-    steps = [ddl(step, dialect) for steps in MIGRATIONS[version:] for step in steps]
+    steps = [text for steps in MIGRATIONS[version:] for step in steps if (text := ddl(step, dialect))]
     record = f"INSERT INTO schema_version (version) VALUES ({VERSION})"  # noqa: S608 - our own number
     return [*steps, "DELETE FROM schema_version", record]
 
@@ -245,80 +290,6 @@ def columns(version: int = VERSION) -> dict[str, list[str]]:
             elif isinstance(step, AddColumn):
                 tables[step.table].append(step.column.name)
     return tables
-
-
-# -- rows: plain Python values in the column order of the statements below ------------------------------
-
-
-def named_fields(event: Event) -> dict[str, Any]:
-    """The event's named views (``ext_num``, ``page_count``, ...), as plain values."""
-    names = [
-        name
-        for klass in type(event).__mro__
-        if klass is not Event and issubclass(klass, Event)
-        for name, attribute in vars(klass).items()
-        if isinstance(attribute, property)
-    ]
-    return {name: getattr(event, name) for name in names}
-
-
-def call_row(account: Account, call: CallSummary) -> tuple[Any, ...]:
-    """The call's summary columns (``CALL_COLUMNS``) and its account (``ACCOUNT_COLUMNS``)."""
-    return (
-        call.uuid, call.date, call.direction.name.lower(), call.cid_name, call.cid_num, call.num_dialed,
-        call.duration, call.recorded, call.recording_url, call.did_description, call.cid_prefix,
-        call.last_event, call.flagged, call.severity, call.notes, call.went_to_voicemail,
-        call.spoke_to_person, call.did_group, call.transcription, account.container_id, account.tenant_id,
-    )  # fmt: skip
-
-
-def event_row(call_uuid: str, e: Event) -> tuple[Any, ...]:
-    """The event's columns (``EVENT_COLUMNS``); ``fields`` as JSON text."""
-    fields = json.dumps(named_fields(e))
-    return (e.uuid, call_uuid, e.date, e.type_id, e.PURPOSE, e.data1, e.data2, e.data3, e.data4, fields)
-
-
-def recording_row(call_uuid: str, rec: RecordingFile) -> tuple[Any, ...]:
-    return (call_uuid, str(rec.path), rec.size, rec.sha256)
-
-
-def shard_row(key: str, account: Account, start: datetime, end: datetime) -> tuple[Any, ...]:
-    return (key, account.container_id, account.tenant_id, start, end, datetime.now(UTC))
-
-
-def window(account: Account, start: datetime, end: datetime) -> tuple[Any, ...]:
-    """The parameters of a ``NEEDING_*`` query: the account, and the window as a half-open range.
-
-    The window's end is inclusive in whole seconds; the range ends a second
-    later, so a call at 09:59:59.5 is inside a window ending 09:59:59.
-    """
-    return (account.container_id, account.tenant_id, start, end + timedelta(seconds=1))
-
-
-# -- statements -----------------------------------------------------------------------------------------
-
-
-def _upsert(table: CreateTable, names: Sequence[str]) -> str:
-    (key,) = table.primary_key
-    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != key)
-    return (
-        f"INSERT INTO {table.table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "  # noqa: S608
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    )
-
-
-UPSERT_CALL = _upsert(_CALLS, (*CALL_COLUMNS, *ACCOUNT_COLUMNS))
-UPSERT_EVENT = _upsert(_EVENTS, EVENT_COLUMNS)
-DETAILS_DONE = "UPDATE calls SET details_done = TRUE WHERE uuid = ?"
-UPSERT_RECORDING = _upsert(_RECORDINGS, [c.name for c in _RECORDINGS.columns])
-UPSERT_SHARD = _upsert(_SHARDS, [c.name for c in _SHARDS.columns])
-SHARD_DONE = "SELECT 1 FROM export_shards WHERE key = ?"
-_IN_WINDOW = "c.container_id = ? AND c.tenant_id = ? AND c.date >= ? AND c.date < ?"
-NEEDING_DETAILS = f"SELECT c.uuid FROM calls c WHERE NOT c.details_done AND {_IN_WINDOW} ORDER BY c.date"  # noqa: S608
-NEEDING_RECORDINGS = (
-    "SELECT c.uuid, c.recording_url FROM calls c LEFT JOIN recordings r ON r.call_uuid = c.uuid "  # noqa: S608
-    f"WHERE c.recorded AND c.recording_url IS NOT NULL AND r.call_uuid IS NULL AND {_IN_WINDOW} ORDER BY c.date"
-)
 
 
 # -- counts ---------------------------------------------------------------------------------------------

@@ -3,28 +3,37 @@
 Every write is an upsert keyed by UUID; a call's events and its
 ``details_done`` flag share a transaction, so a rerun after any interruption
 converges on each call, event and recording exactly once. Tables, rows and
-statements are ``_schema``'s; this module adapts them to ``sqlite3`` (times as
-ISO 8601 text, flags as 0/1). Several processes may write one file: writers
-wait for each other (``busy_timeout``).
+statements are ``_schema``'s and ``_statements``'; this module adapts them to
+``sqlite3`` (times as ISO 8601 text in UTC, so text order is time order; flags
+as 0/1). Several processes may write one file: writers wait for each other
+(``busy_timeout``).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..._records.calls import CallDetails, CallSummary
 from ..._records.recordings import RecordingFile
+from .._lock import OutputLock
 from . import _schema
-from ._protocol import Account
+from . import _statements as sql
+from ._protocol import Account, SyncState, Upserted
+
+
+def utc_text(moment: datetime) -> str:
+    """How SQLite stores a time: ISO 8601 in UTC, so comparing text compares instants."""
+    return moment.astimezone(UTC).isoformat()
 
 
 def _plain(row: Iterable[Any]) -> tuple[Any, ...]:
-    """SQLite's spelling: times as ISO 8601 text, flags as 0/1."""
-    return tuple(v.isoformat() if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v for v in row)
+    """SQLite's spelling: times as ISO 8601 text in UTC, flags as 0/1."""
+    return tuple(utc_text(v) if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v for v in row)
 
 
 class SqliteSink:
@@ -75,6 +84,11 @@ class SqliteSink:
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO export_meta (key, value) VALUES (?, ?)", (key, value))
 
+    def accounts(self) -> list[Account]:
+        """The accounts whose calls the file holds."""
+        query = "SELECT DISTINCT container_id, tenant_id FROM calls WHERE container_id IS NOT NULL"
+        return [Account(c, int(t)) for c, t in self.db.execute(query)]
+
     def day_done(self, key: str) -> bool:
         return self.db.execute("SELECT 1 FROM export_chunks WHERE start = ?", (key,)).fetchone() is not None
 
@@ -83,32 +97,65 @@ class SqliteSink:
 
     # -- the Sink protocol -----------------------------------------------------------------------------
 
-    async def upsert_calls(self, account: Account, calls: Sequence[CallSummary]) -> None:
+    async def upsert_calls(
+        self, account: Account, calls: Sequence[CallSummary], *, seen: datetime | None = None
+    ) -> Upserted:
+        uuids = list(dict.fromkeys(c.uuid for c in calls))
         with self._transaction():
-            self.db.executemany(_schema.UPSERT_CALL, [_plain(_schema.call_row(account, c)) for c in calls])
+            stored = [row for part in sql.batches(uuids) for row in self._among(sql.stored_calls, part)]
+            rows, upserted = sql.calls_to_write(account, calls, stored, seen or datetime.now(UTC))
+            self.db.executemany(sql.UPSERT_CALL, [_plain(r) for r in rows])
+        return upserted
 
     async def save_details(self, batch: Sequence[CallDetails]) -> None:
         with self._transaction():
             for details in batch:
-                rows = [_plain(_schema.event_row(details.call.uuid, e)) for e in details.events]
-                self.db.executemany(_schema.UPSERT_EVENT, rows)
-                self.db.execute(_schema.DETAILS_DONE, (details.call.uuid,))
+                rows = [_plain(sql.event_row(details.call.uuid, e)) for e in details.events]
+                self.db.executemany(sql.UPSERT_EVENT, rows)
+                self.db.execute(sql.DETAILS_DONE, (details.call.uuid,))
 
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
-        self.db.execute(_schema.UPSERT_RECORDING, _plain(_schema.recording_row(call_uuid, rec)))
+        self.db.execute(sql.UPSERT_RECORDING, _plain(sql.recording_row(call_uuid, rec)))
 
     async def calls_needing_details(self, account: Account, start: datetime, end: datetime) -> list[str]:
-        return [r[0] for r in self.db.execute(_schema.NEEDING_DETAILS, _plain(_schema.window(account, start, end)))]
+        return [r[0] for r in self.db.execute(sql.NEEDING_DETAILS, _plain(sql.window(account, start, end)))]
 
     async def calls_needing_recordings(self, account: Account, start: datetime, end: datetime) -> list[tuple[str, str]]:
-        rows = self.db.execute(_schema.NEEDING_RECORDINGS, _plain(_schema.window(account, start, end)))
+        rows = self.db.execute(sql.NEEDING_RECORDINGS, _plain(sql.window(account, start, end)))
         return [(r[0], r[1]) for r in rows]
 
+    async def details_missing(self, uuids: Sequence[str]) -> list[str]:
+        return [r[0] for part in sql.batches(uuids) for r in self._among(sql.details_among, part)]
+
+    async def recordings_missing(self, uuids: Sequence[str]) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for part in sql.batches(uuids) for r in self._among(sql.recordings_among, part)]
+
+    def _among(self, statement: Any, uuids: Sequence[str]) -> list[tuple[Any, ...]]:
+        return list(self.db.execute(statement(len(uuids)), tuple(uuids))) if uuids else []
+
     async def shard_done(self, key: str) -> bool:
-        return self.db.execute(_schema.SHARD_DONE, (key,)).fetchone() is not None
+        return self.db.execute(sql.SHARD_DONE, (key,)).fetchone() is not None
 
     async def mark_shard(self, key: str, account: Account, start: datetime, end: datetime) -> None:
-        self.db.execute(_schema.UPSERT_SHARD, _plain(_schema.shard_row(key, account, start, end)))
+        self.db.execute(sql.UPSERT_SHARD, _plain(sql.shard_row(key, account, start, end)))
+
+    async def sync_state(self, account: Account) -> SyncState | None:
+        row = self.db.execute(sql.SYNC_STATE, (sql.sync_key(account),)).fetchone()
+        if row is None:
+            return None
+        spec, base_url, watermark, holder = row
+        return SyncState(spec, base_url, None if watermark is None else datetime.fromisoformat(watermark), holder)
+
+    async def save_sync_state(self, account: Account, state: SyncState) -> None:
+        row = sql.sync_row(account, state.base_url, state.spec, state.watermark, state.holder or "")
+        self.db.execute(sql.UPSERT_SYNC, _plain(row))
+
+    @asynccontextmanager
+    async def hold(self, account: Account, holder: str) -> AsyncIterator[None]:
+        """A lock file beside the database, one per account: syncs of other accounts run beside it."""
+        name = f"{self.path.name}.{account.container_id}-{account.tenant_id}.lock"
+        with OutputLock(self.path.with_name(name), f"{self.path} for account {sql.sync_key(account)}"):
+            yield
 
     # -- reading back --------------------------------------------------------------------------------
 

@@ -1,0 +1,174 @@
+"""Rows and statements both sinks run: plain Python values, SQL valid in SQLite and PostgreSQL alike.
+
+Statements use ``?`` placeholders (the PostgreSQL sink numbers them); rows
+are plain Python values in the statements' column order (each sink adapts
+times and flags to its driver). Tables and columns are ``_schema``'s.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..._records.calls import CallSummary
+from ..._records.events import Event
+from ..._records.recordings import RecordingFile
+from ._protocol import Account, Upserted
+from ._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, MUTABLE, SEEN_COLUMNS, columns
+
+_TABLES = columns()
+BATCH = 500  # UUIDs a query names at most (a statement's placeholders are bounded)
+
+# -- rows: plain Python values in the column order of the statements below ------------------------------
+
+
+def named_fields(event: Event) -> dict[str, Any]:
+    """The event's named views (``ext_num``, ``page_count``, ...), as plain values."""
+    names = [
+        name
+        for klass in type(event).__mro__
+        if klass is not Event and issubclass(klass, Event)
+        for name, attribute in vars(klass).items()
+        if isinstance(attribute, property)
+    ]
+    return {name: getattr(event, name) for name in names}
+
+
+def call_row(account: Account, call: CallSummary, first_seen: Any = None, last_changed: Any = None) -> tuple[Any, ...]:
+    """The call's summary columns (``CALL_COLUMNS``), its account (``ACCOUNT_COLUMNS``) and ``SEEN_COLUMNS``."""
+    return (
+        call.uuid, call.date, call.direction.name.lower(), call.cid_name, call.cid_num, call.num_dialed,
+        call.duration, call.recorded, call.recording_url, call.did_description, call.cid_prefix,
+        call.last_event, call.flagged, call.severity, call.notes, call.went_to_voicemail,
+        call.spoke_to_person, call.did_group, call.transcription, account.container_id, account.tenant_id,
+        first_seen, last_changed,
+    )  # fmt: skip
+
+
+def _mutable(values: Iterable[Any]) -> tuple[Any, ...]:
+    """``MUTABLE``'s values, the same whatever the driver returned (0/1 or booleans, '' or None)."""
+    flagged, severity, notes, transcription, recorded = values
+    severity = None if severity is None else int(severity)
+    return bool(flagged), severity, notes or None, transcription or None, bool(recorded)
+
+
+def calls_to_write(
+    account: Account, calls: Sequence[CallSummary], stored: Sequence[Sequence[Any]], seen: datetime
+) -> tuple[list[tuple[Any, ...]], Upserted]:
+    """The rows of an upsert, and which calls are new and which changed.
+
+    ``stored`` are the rows of ``stored_calls`` for these calls. A call is
+    changed when one of its ``MUTABLE`` fields differs from the stored value;
+    then its ``last_changed`` becomes ``seen``, otherwise it keeps its own.
+    """
+    known = {row[0]: row for row in stored}
+    latest = {call.uuid: call for call in calls}  # a call listed twice in a batch is written once
+    rows, new, changed = [], [], []
+    for uuid, call in latest.items():
+        row = known.get(uuid)
+        if row is None:
+            new.append(uuid)
+            last_changed: Any = seen
+        elif _mutable(row[3:]) != _mutable(getattr(call, name) for name in MUTABLE):
+            changed.append(uuid)
+            last_changed = seen
+        else:
+            last_changed = row[2] or row[1] or seen  # a row from before version 3 has neither
+        rows.append(call_row(account, call, seen, last_changed))
+    return rows, Upserted(tuple(new), tuple(changed))
+
+
+def event_row(call_uuid: str, e: Event) -> tuple[Any, ...]:
+    """The event's columns (``EVENT_COLUMNS``); ``fields`` as JSON text."""
+    fields = json.dumps(named_fields(e))
+    return (e.uuid, call_uuid, e.date, e.type_id, e.PURPOSE, e.data1, e.data2, e.data3, e.data4, fields)
+
+
+def recording_row(call_uuid: str, rec: RecordingFile) -> tuple[Any, ...]:
+    return (call_uuid, str(rec.path), rec.size, rec.sha256)
+
+
+def shard_row(key: str, account: Account, start: datetime, end: datetime) -> tuple[Any, ...]:
+    return (key, account.container_id, account.tenant_id, start, end, datetime.now(UTC))
+
+
+def sync_key(account: Account) -> str:
+    return f"{account.container_id}:{account.tenant_id}"
+
+
+def sync_row(account: Account, base_url: str, spec: str, watermark: datetime | None, holder: str) -> tuple[Any, ...]:
+    return (sync_key(account), account.container_id, account.tenant_id, base_url, spec, watermark, holder)
+
+
+def window(account: Account, start: datetime, end: datetime) -> tuple[Any, ...]:
+    """The parameters of a ``NEEDING_*`` query: the account, and the window as a half-open range.
+
+    The window's end is inclusive in whole seconds; the range ends a second
+    later, so a call at 09:59:59.5 is inside a window ending 09:59:59.
+    """
+    return (account.container_id, account.tenant_id, start, end + timedelta(seconds=1))
+
+
+def batches(uuids: Sequence[str]) -> Iterable[Sequence[str]]:
+    """``uuids`` in slices a ``*_among`` statement can name."""
+    for i in range(0, len(uuids), BATCH):
+        yield uuids[i : i + BATCH]
+
+
+# -- statements -----------------------------------------------------------------------------------------
+
+
+def _upsert(table: str) -> str:
+    """Insert, or update every column, by the table's key (its first column)."""
+    names = _TABLES[table]
+    key = names[0]
+    updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != key)
+    return (
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "  # noqa: S608
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+
+
+def _among(head: str, count: int) -> str:
+    """``head`` narrowed to ``count`` UUIDs of calls (``c.uuid IN (?, ...)``)."""
+    return f"{head} AND c.uuid IN ({', '.join('?' * count)}) ORDER BY c.date"
+
+
+UPSERT_CALL = (
+    f"INSERT INTO calls ({', '.join((*CALL_COLUMNS, *ACCOUNT_COLUMNS, *SEEN_COLUMNS))}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * (len(CALL_COLUMNS) + 4))}) ON CONFLICT (uuid) DO UPDATE SET "
+    + ", ".join(f"{n} = excluded.{n}" for n in (*CALL_COLUMNS[1:], *ACCOUNT_COLUMNS, "last_changed"))
+    + ", first_seen = coalesce(calls.first_seen, excluded.first_seen)"
+)
+UPSERT_EVENT = _upsert("events")
+DETAILS_DONE = "UPDATE calls SET details_done = TRUE WHERE uuid = ?"
+UPSERT_RECORDING = _upsert("recordings")
+UPSERT_SHARD = _upsert("export_shards")
+SHARD_DONE = "SELECT 1 FROM export_shards WHERE key = ?"
+UPSERT_SYNC = _upsert("export_syncs")
+SYNC_STATE = "SELECT spec, base_url, watermark, holder FROM export_syncs WHERE key = ?"
+_IN_WINDOW = "c.container_id = ? AND c.tenant_id = ? AND c.date >= ? AND c.date < ?"
+NEEDING_DETAILS = f"SELECT c.uuid FROM calls c WHERE NOT c.details_done AND {_IN_WINDOW} ORDER BY c.date"  # noqa: S608
+_LACKING_RECORDING = (
+    "SELECT c.uuid, c.recording_url FROM calls c LEFT JOIN recordings r ON r.call_uuid = c.uuid "
+    "WHERE c.recorded AND c.recording_url IS NOT NULL AND r.call_uuid IS NULL"
+)
+NEEDING_RECORDINGS = f"{_LACKING_RECORDING} AND {_IN_WINDOW} ORDER BY c.date"
+
+
+def stored_calls(count: int) -> str:
+    """The stored ``first_seen``, ``last_changed`` and ``MUTABLE`` values of ``count`` calls, by UUID."""
+    names = ", ".join(f"c.{n}" for n in ("uuid", *SEEN_COLUMNS, *MUTABLE))
+    return _among(f"SELECT {names} FROM calls c WHERE TRUE", count)  # noqa: S608 - our own names
+
+
+def details_among(count: int) -> str:
+    """Which of ``count`` calls have no stored events yet."""
+    return _among("SELECT c.uuid FROM calls c WHERE NOT c.details_done", count)
+
+
+def recordings_among(count: int) -> str:
+    """Which of ``count`` calls are recorded and have no stored file yet, with their recording URLs."""
+    return _among(_LACKING_RECORDING, count)
