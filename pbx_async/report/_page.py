@@ -92,8 +92,8 @@ def _tiles(s: Stats) -> str:
     tiles = (
         (f"{s.calls:,}", "calls"),
         (
-            f"{s.directions['inbound']:,} / {s.directions['outbound']:,} / {s.directions['internal']:,}",
-            "in / out / internal",
+            f"{s.directions['inbound']:,}",
+            f"inbound; {s.directions['outbound']:,} out, {s.directions['internal']:,} internal",
         ),
         (charts.pct(answered, inbound), "inbound answered"),
         (median, "median time to answer"),

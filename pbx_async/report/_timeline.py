@@ -34,7 +34,7 @@ def _detail(event: Event) -> str:
 
 def _spans(j: CallJourney, end: float) -> list[tuple[str, float, float, str]]:
     spans = [
-        (f"Queue {v.queue_name}", v.entered_at, v.entered_at + v.wait, PALETTE["failover"]) for v in j.queue_visits
+        (f"Waiting in {v.queue_name}", v.entered_at, v.entered_at + v.wait, PALETTE["failover"]) for v in j.queue_visits
     ]
     spans += [
         (f"Ringing {r.number}", r.started_at, r.started_at + r.ringing, "#B8A800")
