@@ -11,16 +11,19 @@
 In-process, without sockets: ``PbxSession(..., http_client=sim.client())``.
 Ground truth for assertions: ``sim.truth_calls()``, ``sim.truth_details(uuid)``,
 ``sim.recording_bytes_of(uuid)``, ``sim.recording_sha256(uuid)``. A healthy server's
-troubles: ``Simulator(faults=Faults(...))``; a hostile one's: ``Simulator(lies=Lies(...))``.
+troubles: ``Simulator(faults=Faults(...))``; a hostile one's: ``Simulator(lies=Lies(...))``; one that
+changes over time (notes, transcriptions, new and late calls, another offset): ``Changes(sim)``.
 """
 
 from ._app import ConnectionDropped, SimulatorApp
+from ._changes import Changes
 from ._faults import Faults
 from ._lies import Lies
 from ._server import SimulatorTransport, run_forever, serve, serve_process
 from ._simulator import Simulator
 
 __all__ = [
+    "Changes",
     "ConnectionDropped",
     "Faults",
     "Lies",

@@ -17,6 +17,14 @@ class Rendering:
     of the client's wire layer, so a test of one against the other checks two readings of the seed."""
 
     quirks: bool
+    reply_offset: int | None = None  # answer in this UTC offset whatever was asked (``Changes.answer_in_offset``)
+
+    def _shown(self, offset: int) -> int:
+        """The offset a reply is written in: the one asked for, unless the server answers in its own."""
+        return offset if self.reply_offset is None else self.reply_offset
+
+    def _tz(self, offset: int) -> timezone:
+        return timezone(timedelta(minutes=self._shown(offset)))
 
     def recording_url(self, call: SimCall) -> str:
         raise NotImplementedError
@@ -41,7 +49,7 @@ class Rendering:
     def _event_json(self, e: SimEvent, when: datetime) -> dict[str, Any]:
         return {
             "eventUuid": e.uuid,
-            "eventDate": self._wire_time(when),
+            "eventDate": self._wire_time(when if self.reply_offset is None else when.astimezone(self._tz(0))),
             "eventType": self._num(e.type_id, e.uuid),
             "eventData1": e.data[0] or self._empty(e.uuid, 1),
             "eventData2": e.data[1] or self._empty(e.uuid, 2),
@@ -54,7 +62,7 @@ class Rendering:
         did = call.did
         return {
             "callUuid": u,
-            "callDate": self._wire_time(call.start.astimezone(timezone(timedelta(minutes=offset)))),
+            "callDate": self._wire_time(call.start.astimezone(self._tz(offset))),
             "callDirection": self._num(call.direction, u + "d"),
             "cidName": self._text(call.cid_name, u, 1),
             "cidNum": self._text(call.cid_num, u, 2),
@@ -81,7 +89,7 @@ class Rendering:
             "currentPage": self._num(page),
             "maxResultSize": self._num(total),
             "maxPages": self._num(math.ceil(total / PAGE_SIZE)),
-            "utcOffset": self._num(offset),
+            "utcOffset": self._num(self._shown(offset)),
         }
 
     def _no_rows(self) -> Any:

@@ -275,6 +275,13 @@ class Simulator(Recordings, Rendering):
         self._changed()
         return added
 
+    def change(self, edit: Callable[[Generator], list[SimCall]]) -> None:
+        """Apply ``edit`` (``Changes``): it edits calls (``sim_call``) and returns new ones, listed from now on."""
+        added = edit(self._generator)
+        self._calls.update((c.uuid, c) for c in added)
+        self._name_recordings(added)
+        self._changed()
+
     def _changed(self) -> None:
         self._version += 1
         self._cache.clear()

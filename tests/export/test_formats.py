@@ -13,11 +13,10 @@ from pbx_async import RecordingFile
 from pbx_async.export import Account
 from pbx_async.export._formats import events_path, render
 from pbx_async.export.sinks._schema import CALL_COLUMNS, EVENT_COLUMNS
-
-ROW_COLUMNS = [*CALL_COLUMNS, "container_id", "tenant_id", "first_seen", "last_changed"]  # every call knows its account
 from pbx_async.export.sinks._sqlite import SqliteSink
 from pbx_async.testing import Simulator
 
+ROW_COLUMNS = [*CALL_COLUMNS, "container_id", "tenant_id", "first_seen", "last_changed"]  # every call knows its account
 pytestmark = pytest.mark.anyio
 SIM = Simulator(calls=30, days=1, seed=7)
 RECORDING_COLUMNS = ["recording_path", "recording_size", "recording_sha256"]
