@@ -3,7 +3,8 @@
 A first sync, then server-side changes (new calls, late calls dated
 yesterday, changed notes/flag/severity, new transcriptions), then a second
 sync: the output equals the server's ground truth, every call once, and the
-counts say what changed. For SQLite, JSON lines and PostgreSQL.
+counts say what changed. For SQLite, JSON lines and PostgreSQL; and for
+shards planned with a lookback and run with refresh into PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,7 +16,18 @@ from typing import Any
 import pytest
 
 from pbx_async import PbxSession, ValidationError
-from pbx_async.export import SyncSpec, Window, run_sync
+from pbx_async.export import (
+    ShardResult,
+    SyncSpec,
+    Window,
+    Work,
+    open_sink,
+    plan_shards,
+    run_shard,
+    run_sync,
+    session_for,
+)
+from pbx_async.export._accounts import parse_accounts
 from pbx_async.export._sync import spans
 from pbx_async.testing import Changes, Simulator, serve
 from tests.export.current import read_jsonl, read_postgres, read_sqlite, truth
@@ -131,3 +143,45 @@ def test_spans_cut_at_midnight_in_the_offset_and_stop_before_now() -> None:
     assert all(w.start.utcoffset() == east for w in windows)
     assert list(spans(now, now, 0)) == []
     assert windows == [Window(w.start, w.end) for w in windows]
+
+
+@pytest.mark.anyio
+async def test_shards_planned_with_a_lookback_and_run_with_refresh_keep_a_warehouse_current(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = Simulator.accounts(2, calls=150, days=3)
+    for i, account in enumerate(sim.all_accounts()):
+        monkeypatch.setenv(f"KEY_{i}", account.auth)
+    async with serve(sim) as base_url:
+        accounts = parse_accounts({
+            "defaults": {"base_url": base_url},
+            "account": [
+                {"name": "a", "container_id": "123456", "auth_env": "KEY_0", "utc_offset": -300},
+                {"name": "b", "container_id": "123456", "tenant_id": 1, "auth_env": "KEY_1"},
+            ],
+        })  # fmt: skip
+
+        async def run_plan(now: datetime, **window: Any) -> list[ShardResult]:
+            shards = await plan_shards(accounts, now=now, pages=1, **window)
+            sink = await open_sink(postgres_url)
+            try:
+                results = []
+                for shard in shards:
+                    async with session_for(shard) as session:
+                        results.append(await run_shard(session, sink, shard, Work(details=True), now=now, refresh=True))
+                return results
+            finally:
+                await sink.close()
+
+        await run_plan(sim.now, first=SINCE, last=sim.now.date())
+        touched = []
+        for i, account in enumerate(sim.all_accounts()):
+            changes = Changes(account, seed=i)
+            edited, transcribed = changes.edit(5), changes.transcribe(2)
+            touched.append((len(set(edited) | set(transcribed)), len(changes.arrive(4)) + len(changes.arrive_late(2))))
+            changes.advance(600)
+        results = await run_plan(sim.now, lookback=timedelta(hours=48))
+    assert read_postgres(postgres_url) == truth(sim, recordings=False)
+    assert sum(r.changed_calls for r in results) == sum(changed for changed, _ in touched)
+    assert sum(r.new_calls for r in results) == sum(new for _, new in touched)
+    assert all(r.failures == 0 for r in results)
