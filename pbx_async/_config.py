@@ -14,7 +14,7 @@ from ._errors import ValidationError
 DEFAULT_BASE_URL = "https://pbx.primevox.net/"
 MAX_CONCURRENCY = check.MAX_CONCURRENCY
 MAX_RECORDING_BYTES = 4 * 1024**3  # a WAV file cannot be larger
-MAX_REPLY_BYTES = 64 * 1024**2  # a 500-row page is about 250 KB
+MAX_REPLY_BYTES = 32 * 1024**2  # a 500-row page is about 250 KB: 128 times that, and a bomb stays small
 
 
 def _path(instance: object, attribute: attrs.Attribute[str], value: object) -> None:

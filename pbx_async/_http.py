@@ -73,7 +73,7 @@ class Requester:
         limiter: Limiter,
         direct: DirectTransport | None = None,
         retries: Counter[str] | None = None,
-        max_reply_bytes: int = 64 * 1024**2,
+        max_reply_bytes: int = 32 * 1024**2,
         user_agent: str = "",
         hooks: Hooks | None = None,
     ) -> None:
@@ -141,7 +141,7 @@ class Requester:
         def info() -> RequestInfo:
             return self._request_info(what, "GET", url, params)
 
-        async def attempt() -> T:
+        async def attempt(limit: float) -> T:
             failure: AttemptFailed | None = None
             if self._hooks.on_request is not None:
                 self._hooks.on_request(info())
@@ -149,7 +149,7 @@ class Requester:
                 log.debug("%s: GET %s", what, self.clean(url))
                 # The head must come within the timeout; the body gets the timeout plus what
                 # its announced length takes at MIN_BODY_RATE, so a trickle cannot run forever.
-                with anyio.CancelScope(deadline=anyio.current_time() + (self._deadline or math.inf)) as scope:
+                with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
                     try:
                         async with self._client.stream(
                             "GET",
@@ -199,14 +199,14 @@ class Requester:
         self, what: str, method: str, path: str, fields: Mapping[str, str], parse: Callable[[Any], T]
     ) -> T:
         url = self._base_url + path
-        reply = await self._retrying(what, method, lambda: self._json_attempt(what, method, url, fields))
+        reply = await self._retrying(what, method, lambda limit: self._json_attempt(what, method, url, fields, limit))
         try:
             return parse(reply)
         except ResponseFormatError as exc:  # its text may quote a value the server echoed
             error = ResponseFormatError(self.clean(str(exc)))
         raise error  # outside the except block: nothing of the reply hangs on its __context__
 
-    async def _json_attempt(self, what: str, method: str, url: str, fields: Mapping[str, str]) -> Any:
+    async def _json_attempt(self, what: str, method: str, url: str, fields: Mapping[str, str], limit: float) -> Any:
         params, form = (fields, None) if method == "GET" else (None, fields)
         failure: AttemptFailed | None = None
         hooks = self._hooks
@@ -215,7 +215,7 @@ class Requester:
         async with self.limiter:
             log.debug("%s: %s %s", what, method, self.clean(url))
             try:
-                with anyio.fail_after(self._deadline):
+                with anyio.fail_after(limit):
                     status, headers, content = await self._send(what, method, url, params, form)
             except httpx.RequestError as exc:
                 failure = failures.network_failure(what, exc, self.clean)
@@ -305,15 +305,21 @@ class Requester:
 
     # -- retries ----------------------------------------------------------------------------------
 
-    async def _retrying(self, what: str, method: str, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run ``attempt`` until it succeeds, raises a final error, or the policy says stop."""
+    async def _retrying(self, what: str, method: str, attempt: Callable[[float], Awaitable[T]]) -> T:
+        """Run ``attempt(seconds it may take)`` until it succeeds, raises a final error, or the policy says stop.
+
+        All attempts and the waits between them fit in timeout x max_attempts: a server
+        that answers too slowly every time is given up on within that, whatever it does.
+        """
         policy = self._retry
         deadline: float | None = None  # set at the first failure: the success path stays lean
+        limit = self._deadline if self._deadline is not None else math.inf
+        budget_end = anyio.current_time() + limit * policy.max_attempts
         number = 0
         while True:
             number += 1
             try:
-                return await attempt()
+                return await attempt(min(limit, budget_end - anyio.current_time()))
             except AttemptFailed as failed:
                 error, rule, cause, retry_after = failed.error, failed.rule, failed.cause, failed.retry_after
             except PbxError as exc:  # final at once; raised below, outside this block
@@ -322,7 +328,11 @@ class Requester:
                 deadline = anyio.current_time() + policy.max_elapsed
             may_retry = rule.allows(method)
             delay = policy.backoff(number, retry_after)
-            if not may_retry or number >= policy.max_attempts or anyio.current_time() + delay > deadline:
+            if (
+                not may_retry
+                or number >= policy.max_attempts
+                or anyio.current_time() + delay > min(deadline, budget_end - limit / 100)
+            ):
                 raise _detached(error)  # the caller hears of it from the error, not from a log line
             self.retries[cause] += 1
             log.info("%s: attempt %d failed (%s); retrying in %.2f s", what, number, error, delay)

@@ -46,9 +46,9 @@ async def test_a_lying_server_loses_nothing_doubles_nothing_leaks_nothing(
     faults = Faults.uniform(0.05, slow_seconds=3.0, retry_after=1, cut_body=0.05)  # cuts: resumes to lie about
     lies = Lies(
         gzip_bomb=0.01,
-        bomb_bytes=100 * 1024**2,  # past the 64 MiB limit, about 100 KB on the wire
+        bomb_bytes=100 * 1024**2,  # past the 32 MiB limit, about 100 KB on the wire
         oversized=0.01,
-        oversized_bytes=70 * 1024**2,
+        oversized_bytes=40 * 1024**2,
         trickle=0.015,
         trickle_seconds=0.4,
         redirect=0.004,
