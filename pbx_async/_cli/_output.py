@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from collections.abc import Sequence
@@ -44,10 +45,21 @@ def json_line(data: Any) -> str:
 
 
 def progress(args: argparse.Namespace) -> Progress:
-    """Bars on a terminal, plain lines on a pipe, nothing with --quiet or --json (stdout stays data)."""
+    """Bars on a terminal, plain lines on a pipe, nothing with --quiet or --json (stdout stays data).
+
+    The bars need rich, which only the 'cli' extra installs: without it a terminal gets the plain lines too.
+    """
     if args.quiet or args.json:
         return Progress()
-    return RichProgress() if sys.stderr.isatty() else LogProgress()
+    return RichProgress() if sys.stderr.isatty() and has_rich() else LogProgress()
+
+
+def has_rich() -> bool:
+    """Whether rich (the 'cli' extra) can be imported; asked without importing it."""
+    try:
+        return importlib.util.find_spec("rich") is not None
+    except ValueError:  # a module object without a spec in sys.modules: not a usable rich
+        return False
 
 
 def summary(args: argparse.Namespace, counts: dict[str, Any], files: Sequence[Path]) -> None:
