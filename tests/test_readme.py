@@ -45,9 +45,10 @@ async def test_session_and_fragment_examples_run(tmp_path: Path) -> None:
     async with serve(sim) as base_url:
         env = {"PBX_AUTH": sim.auth, "PBX_CONTAINER_ID": sim.container_id, "PBX_BASE_URL": base_url}
         standalone = [b for b in BLOCKS if "anyio.run(main)" in b]
-        fragments = [b for b in BLOCKS if b.startswith(("details =", "rec =", "await session", "async with session"))]
+        starts = ("details =", "rec =", "await session", "async with session", "seen =")
+        fragments = [b for b in BLOCKS if b.startswith(starts)]
         assert len(standalone) == 1
-        assert len(fragments) == 4
+        assert len(fragments) == 5
         result = run(standalone[0], tmp_path, env)
         assert result.returncode == 0, result.stderr
         assert len(result.stdout.splitlines()) > 50
