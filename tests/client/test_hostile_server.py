@@ -15,7 +15,7 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, quote_plus, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import anyio
 import httpx
@@ -36,6 +36,7 @@ from pbx_async import (
 )
 from pbx_async.testing._wav import Recording
 
+from .. import leaks
 from ..conftest import BASE, CONTAINER, DETAILS_URL, KEY, LIST_URL, call_row, details_reply, list_reply, mocked_session
 from ..fakes import http_reply, raw_server
 
@@ -45,14 +46,8 @@ WAV = Recording("fixture", 200_000, 8000).read()
 ONE_TRY = RetryPolicy(max_attempts=1)
 
 
-def key_forms(key: str) -> set[str]:
-    """Every form a leaked key could take, and every 8-character fragment of each."""
-    forms = {key, quote(key, safe=""), quote_plus(key), json.dumps(key)[1:-1], key.encode("unicode_escape").decode()}
-    return forms | {f[i : i + 8] for f in forms for i in range(len(f) - 7)}
-
-
 def leaked(text: str, key: str = KEY) -> list[str]:
-    return sorted(form for form in key_forms(key) if form in text)
+    return leaks.leaked(text, key)
 
 
 def chain(error: BaseException) -> Iterator[BaseException]:

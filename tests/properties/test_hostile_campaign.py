@@ -9,12 +9,10 @@ JSON- and backslash-escaped, or any 8-character piece of it).
 from __future__ import annotations
 
 import json
-import logging
 import os
 import traceback
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -23,26 +21,21 @@ from pbx_async import PbxError, PbxSession, RetryPolicy
 from pbx_async.export import ExportSpec, run_export
 from pbx_async.testing import Faults, Lies, Simulator, serve
 
+from ..leaks import key_forms, log_everything
+
 pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("anyio_backend", ["asyncio"]), pytest.mark.slow]
 KEY = 'k3y/SECRET+value=xyz\\"quoted"'
 CALLS = int(os.environ.get("PBX_CAMPAIGN_CALLS", "400"))
 
 
-def key_forms() -> set[str]:
-    forms = {KEY, quote(KEY, safe=""), quote_plus(KEY), json.dumps(KEY)[1:-1], KEY.encode("unicode_escape").decode()}
-    return forms | {f[i : i + 8] for f in forms for i in range(len(f) - 7)}
-
-
 def key_hits(text: str) -> list[str]:
-    return sorted(form for form in key_forms() if form in text)
+    return sorted(form for form in key_forms(KEY) if form in text)
 
 
 async def test_a_lying_server_loses_nothing_doubles_nothing_leaks_nothing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    for name in ("pbx_async", "httpx", "httpcore", "aiohttp"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+    log_everything(caplog)
     faults = Faults.uniform(0.05, slow_seconds=3.0, retry_after=1, cut_body=0.05)  # cuts: resumes to lie about
     lies = Lies(
         gzip_bomb=0.01,

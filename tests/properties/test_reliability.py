@@ -7,7 +7,6 @@ runs the larger campaign the README's Reliability section reports.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import traceback
 from datetime import timedelta
@@ -21,6 +20,8 @@ from pbx_async import PbxError, PbxSession, RetryPolicy
 from pbx_async.export import ExportSpec, run_export
 from pbx_async.testing import Faults, Simulator, serve
 
+from ..leaks import log_everything
+
 pytestmark = [pytest.mark.anyio, pytest.mark.parametrize("anyio_backend", ["asyncio"])]
 KEY = "k3y/SECRET+value=xyz"
 CALLS = int(os.environ.get("PBX_CAMPAIGN_CALLS", "2000"))
@@ -33,9 +34,7 @@ def key_hits(text: str) -> int:
 async def test_fault_campaign_loses_nothing_doubles_nothing_leaks_nothing(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG)
-    for name in ("pbx_async", "httpx", "httpcore", "aiohttp"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+    log_everything(caplog)
     # About 10% of requests meet a fault, every kind; a new call arrives before every list request.
     faults = Faults.uniform(0.10, slow_seconds=1.0, retry_after=1)
     sim = Simulator(
