@@ -144,6 +144,8 @@ async def run_sync(
     account = Account(session.container_id, session.tenant_id)
     holder = f"process {os.getpid()} on {socket.gethostname()}"
     if spec.out is not None:
+        if spec.since is None and not store_path(spec.out, spec.format).exists():
+            raise ValidationError(f"the first sync into {spec.out} needs --since DATE: where its calls start")
         spec.out.parent.mkdir(parents=True, exist_ok=True)
         with OutputLock(lock_path(spec.out), str(spec.out)):
             store = SqliteSink(store_path(spec.out, spec.format))
