@@ -44,7 +44,7 @@ from .events import __all__ as _event_names
 
 _setup_logging()
 
-__all__ = [
+__all__ = [  # pyright: ignore[reportUnsupportedDunderAll] - the event names come from events.__all__
     "ApiError",
     "ApiPaths",
     "AuthenticationError",

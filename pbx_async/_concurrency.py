@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import anyio
 
@@ -72,7 +72,7 @@ def first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     while stack:
         exc = stack.pop(0)
         if isinstance(exc, BaseExceptionGroup):
-            stack[:0] = list(exc.exceptions)
+            stack[:0] = cast(BaseExceptionGroup[BaseException], exc).exceptions
         else:
             leaves.append(exc)
     cancelled = anyio.get_cancelled_exc_class()

@@ -27,7 +27,7 @@ class ResponseInfo:
     """A reply as received: status, headers and the first ``BODY_SHOWN`` bytes of the body, key masked."""
 
     status_code: int
-    headers: Mapping[str, str] = attrs.field(factory=dict)
+    headers: Mapping[str, str] = attrs.field(factory=dict[str, str])
     body: bytes = b""
 
 

@@ -209,6 +209,7 @@ class Requester:
     async def _json_attempt(self, what: str, method: str, url: str, fields: Mapping[str, str], limit: float) -> Any:
         params, form = (fields, None) if method == "GET" else (None, fields)
         failure: AttemptFailed | None = None
+        sent: tuple[int, Headers, bytes] | None = None
         hooks = self._hooks
         if hooks.on_request is not None:
             hooks.on_request(self._request_info(what, method, url, fields))
@@ -216,7 +217,7 @@ class Requester:
             log.debug("%s: %s %s", what, method, self.clean(url))
             try:
                 with anyio.fail_after(limit):
-                    status, headers, content = await self._send(what, method, url, params, form)
+                    sent = await self._send(what, method, url, params, form)
             except httpx.RequestError as exc:
                 failure = failures.network_failure(what, exc, self.clean)
             except TimeoutError:
@@ -224,6 +225,8 @@ class Requester:
         if failure is not None:
             failure.error.request = self._request_info(what, method, url, fields)
             raise failure
+        assert sent is not None  # no failure: the send returned
+        status, headers, content = sent
         if hooks.on_response is not None:
             hooks.on_response(
                 self._request_info(what, method, url, fields), self._response_info(status, headers, content)

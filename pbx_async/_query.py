@@ -116,7 +116,7 @@ def build_query(*, from_date: Any, to_date: Any, utc_offset: Any, filters: Mappi
     stop = _request_time("to_date", to_date, offset, end=True)
     if start is not None and stop is not None and start > stop:
         raise ValidationError(f"from_date ({start}) is after to_date ({stop})")
-    checked = []
+    checked: list[tuple[str, FilterValue]] = []
     for name, value in filters.items():
         validator = _FILTERS.get(name)
         if validator is None:

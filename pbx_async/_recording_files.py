@@ -14,7 +14,7 @@ import re
 import stat
 import struct
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._errors import StorageError
 from ._records.recordings import RecordingFile
@@ -159,8 +159,10 @@ class Part:
             return None, None
         finally:
             os.close(fd)
-        if isinstance(tag, dict) and isinstance(tag.get("validator"), str) and isinstance(tag.get("total"), int):
-            return tag["validator"], tag["total"]
+        if isinstance(tag, dict):
+            fields = cast("dict[str, Any]", tag)  # JSON: Any inside
+            if isinstance(fields.get("validator"), str) and isinstance(fields.get("total"), int):
+                return fields["validator"], fields["total"]
         return None, None
 
     def remember(self, validator: str | None, total: int) -> None:

@@ -39,7 +39,7 @@ class Secret:
         }
         self._forms = sorted((f for f in forms if f), key=len, reverse=True)
         # Every run of FRAGMENT characters of each form: a key cut short still matches its head or tail.
-        self._grams = (
+        self._grams: set[str] = (
             {f[i : i + FRAGMENT] for f in self._forms for i in range(len(f) - FRAGMENT + 1)}
             if len(value) >= FRAGMENT
             else set()

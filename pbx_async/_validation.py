@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from ._errors import ValidationError
@@ -16,7 +16,7 @@ MIN_UTC_OFFSET, MAX_UTC_OFFSET = -720, 840  # UTC-12:00 .. UTC+14:00
 MAX_NOTES = 255
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

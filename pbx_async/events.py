@@ -14,4 +14,4 @@ from ._records.event_types import __all__ as _event_type_names
 from ._records.event_types import event_class
 from ._records.events import Event, UnknownEvent
 
-__all__ = ["Event", "UnknownEvent", "event_class", *_event_type_names]
+__all__ = ["Event", "UnknownEvent", "event_class", *_event_type_names]  # pyright: ignore[reportUnsupportedDunderAll]

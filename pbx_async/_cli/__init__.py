@@ -76,7 +76,8 @@ def _logging(verbose: int, level: str | None) -> Callable[[], None] | None:
     """
     if not verbose and level is None:
         return None
-    chosen = logging.getLevelName(level) if level else _LEVELS.get(verbose, logging.DEBUG)
+    # A name of argparse's choices: getLevelName gives its number (the str -> int use typeshed deprecates).
+    chosen = logging.getLevelName(level) if level else _LEVELS.get(verbose, logging.DEBUG)  # pyright: ignore[reportDeprecated]
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

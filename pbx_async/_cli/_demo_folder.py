@@ -88,6 +88,8 @@ class DemoFolder:
         """The files the marker names; a marker the demo did not write is refused, not trusted."""
         if not (self.marker.exists() or self.marker.is_symlink()):
             return set()
+        database: list[str] = []
+        recordings: list[str] = []
         try:
             data = json.loads(self.marker.read_text(encoding="utf-8"))
             database, recordings = data["database"], data["recordings"]

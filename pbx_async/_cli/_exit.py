@@ -12,6 +12,7 @@ import errno
 import socket
 import sqlite3
 from collections.abc import Iterator
+from typing import cast
 
 from .. import AuthenticationError, CallNotFoundError, InvalidContainerError, PbxError, ValidationError
 
@@ -84,7 +85,7 @@ def explain(exc: BaseException, where: str | None = None) -> tuple[Exit, str] | 
 def _leaves(exc: BaseException) -> Iterator[BaseException]:
     """The exceptions inside task groups, in order (an output that closed early ends several tasks)."""
     if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
+        for inner in cast(BaseExceptionGroup[BaseException], exc).exceptions:
             yield from _leaves(inner)
     else:
         yield exc

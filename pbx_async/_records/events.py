@@ -10,7 +10,7 @@ import attrs
 from .json_form import JsonForm, record_dict
 
 
-def _as_int(text: str | None) -> int | None:
+def _as_int(text: str | None) -> int | None:  # pyright: ignore[reportUnusedFunction] - event_types uses it
     """Read an integer-valued data field; None when it holds no integer."""
     if text is None:
         return None
@@ -55,4 +55,3 @@ class UnknownEvent(Event):
 
     The provider adds ids over time; such an event is normal data, kept whole.
     """
-

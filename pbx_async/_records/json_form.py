@@ -8,6 +8,11 @@ a nested record is a nested object and a tuple a list. An event adds ``type``
 the raw ``data1``..``data4``.
 """
 
+# JSON is Any, and pyright's isinstance(value, dict) on it yields dict[Unknown, Unknown]: these rules
+# would flag every read of a reply here.
+# pyright: reportUnknownMemberType=false, reportUnknownVariableType=false
+# pyright: reportUnknownArgumentType=false, reportUnknownLambdaType=false
+
 from __future__ import annotations
 
 import enum

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -20,6 +20,7 @@ import httpx
 
 class Headers(Protocol):
     def get(self, key: str, /) -> str | None: ...
+    def items(self) -> Iterable[tuple[str, str]]: ...
 
 
 @runtime_checkable

@@ -1,5 +1,10 @@
 """Decoded replies -> records, and the API's error replies -> typed exceptions."""
 
+# JSON is Any, and pyright's isinstance(value, dict) on it yields dict[Unknown, Unknown]: these rules
+# would flag every read of a reply here.
+# pyright: reportUnknownMemberType=false, reportUnknownVariableType=false
+# pyright: reportUnknownArgumentType=false, reportUnknownLambdaType=false
+
 from __future__ import annotations
 
 import json
