@@ -45,7 +45,7 @@ async def test_session_and_fragment_examples_run(tmp_path: Path) -> None:
     async with serve(sim) as base_url:
         env = {"PBX_AUTH": sim.auth, "PBX_CONTAINER_ID": sim.container_id, "PBX_BASE_URL": base_url}
         standalone = [b for b in BLOCKS if "anyio.run(main)" in b]
-        starts = ("details =", "rec =", "await session", "async with session", "seen =")
+        starts = ("details =", "rec =", "await session", "async with session", "seen")
         fragments = [b for b in BLOCKS if b.startswith(starts)]
         assert len(standalone) == 1
         assert len(fragments) == 5
