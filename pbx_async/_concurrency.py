@@ -79,23 +79,26 @@ def first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return next((e for e in leaves if not isinstance(e, cancelled)), leaves[0])
 
 
-async def gather_ordered(fetch: Callable[[K], Awaitable[T]], keys: Sequence[K]) -> list[T]:
-    """``[await fetch(k) for k in keys]``, run concurrently; the first failure cancels the rest.
+async def gather_ordered(fetch: Callable[[K], Awaitable[T]], keys: Sequence[K], *, width: int) -> list[T]:
+    """``[await fetch(k) for k in keys]``, at most ``width`` at once in a sliding window; in order.
 
-    The error raised is the failing call's own (not an exception group), so
-    callers can ``except PbxError``.
+    A fixed set of workers takes the next key as each finishes, so no slot waits
+    for the slowest of a group. The first failure cancels the rest and is raised
+    as itself (not an exception group), so callers can ``except PbxError``.
     """
     if len(keys) == 1:
         return [await fetch(keys[0])]
-    results: dict[int, T] = {}
+    results: list[T | None] = [None] * len(keys)
+    todo = iter(range(len(keys)))
 
-    async def run(index: int, key: K) -> None:
-        results[index] = await fetch(key)
+    async def work() -> None:
+        for index in todo:  # shared: each worker takes the next key when it is free
+            results[index] = await fetch(keys[index])
 
     try:
         async with anyio.create_task_group() as tg:
-            for index, key in enumerate(keys):
-                tg.start_soon(run, index, key)
+            for _ in range(min(width, len(keys))):
+                tg.start_soon(work)
     except BaseExceptionGroup as group:
         raise first_leaf(group) from None
-    return [results[i] for i in range(len(keys))]
+    return cast("list[T]", results)

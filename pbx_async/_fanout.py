@@ -5,9 +5,10 @@ Two ways to drive a ``FanOut``, both structured:
 - ``async with fan as results: async for r in results`` keeps a sliding window
   of requests in flight for the whole block (the task group lives in the
   ``async with``); leaving the block cancels whatever is still running.
-- a bare ``async for r in fan`` runs one window at a time inside each step, so
-  no task outlives a step (a consumer that breaks out leaves nothing behind),
-  at the price of waiting for the slowest request of each window.
+- a bare ``async for r in fan`` runs a sliding batch inside each step, so no
+  task outlives a step (a consumer that breaks out leaves nothing behind);
+  batches grow from one window, and only each batch's tail waits for its
+  slowest request.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from ._records.json_form import JsonForm
 K = TypeVar("K")
 R = TypeVar("R")
 OnError = Literal["raise", "return"]
+# Bare iteration buffers at most this many results in a step (more when the width is
+# larger): enough that the batch's tail drain costs a few percent, bounded in memory.
+_BATCH_CAP = 2048
 
 
 class Skipped:
@@ -120,6 +124,8 @@ class FanOut(Generic[K, R]):
         self._receive: MemoryObjectReceiveStream[_Slot[K, R]] | None = None
         self._outstanding = anyio.Semaphore(2 * width, fast_acquire=True)  # in flight + finished, not yet taken
         self._narrow: Callable[[], None] | None = None
+        self._batch = width  # bare iteration: items the next step may start (grows, see _step)
+        self._exhausted = False
         self.skipped = 0  # items whose job had nothing to do (calls without a recording, say)
 
     # -- the sliding window (async with) -------------------------------------------------------
@@ -242,21 +248,54 @@ class FanOut(Generic[K, R]):
                 return slot.outcome()
 
     async def _step(self) -> None:
-        """Without ``async with``: run the next window to completion within this step."""
+        """Without ``async with``: run the next batch to completion within this step.
+
+        The batch slides: ``width`` workers each take the next item as they finish,
+        so no slot waits for the slowest of a group, and only the batch's tail
+        drains. Batches double from ``width`` up to ``_BATCH_CAP`` items, so the
+        first result comes as soon as today's first window and the drains grow
+        rare. An error stops new starts: what is in flight finishes, and the
+        results before it come out first, in input order.
+        """
         if self._items is None:
             self._items = _aiter(self._source)
-        slots: list[_Slot[K, R]] = []
-        async for key in self._items:
-            slots.append(_Slot(key, False))
-            if len(slots) == self._width:
-                break
-        if not slots:
+        if self._exhausted:
             return
+        items, budget = self._items, self._batch
+        self._batch = min(2 * self._batch, max(self._width, _BATCH_CAP))
+        slots: list[_Slot[K, R]] = []
+        taking = anyio.Lock(fast_acquire=True)  # one worker at a time draws from the source
+        halted = False
+
+        async def work() -> None:
+            nonlocal budget, halted
+            while True:
+                async with taking:
+                    if halted or budget <= 0 or self._exhausted:
+                        return
+                    try:
+                        key = await items.__anext__()
+                    except StopAsyncIteration:
+                        self._exhausted = True
+                        return
+                    except Exception as exc:  # the source failed: hand over what is done, then its error
+                        halted = True
+                        failed: _Slot[K, R] = _Slot(cast(K, None), False)
+                        failed.error = exc
+                        slots.append(failed)  # after everything drawn before it, as it happened
+                        return
+                    budget -= 1
+                    slot: _Slot[K, R] = _Slot(key, False)
+                    slots.append(slot)  # drawn in input order, so handed over in it
+                await self._settle(slot)
+                if slot.error is not None:
+                    halted = True
+
         narrow = self._widen(self._width) if self._widen is not None else None
         try:
             async with anyio.create_task_group() as tg:
-                for slot in slots:
-                    tg.start_soon(self._settle, slot)
+                for _ in range(min(self._width, budget)):
+                    tg.start_soon(work)
         except BaseExceptionGroup as group:
             raise first_leaf(group) from None
         finally:

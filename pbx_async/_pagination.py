@@ -4,8 +4,9 @@ The iterators are plain objects with ``__anext__``, not async generators: a
 consumer that breaks out of ``async for`` leaves nothing suspended behind it
 (an abandoned async generator is finalised later, outside its task, which
 Trio reports as an error). Like ``FanOut`` they run two ways: a bare
-``async for`` fetches a window of pages inside each step; under ``async with``
-the pages after page 1 stream in through a sliding window for the whole block.
+``async for`` fetches a growing batch of pages through a sliding window inside
+each step; under ``async with`` the pages after page 1 stream in through a
+sliding window for the whole block.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ FetchPage = Callable[[int], Awaitable[CallPage]]
 FetchEvents = Callable[[int], Awaitable[tuple[CallSummary | None, tuple[Event, ...], int, int]]]
 MAX_PASSES = 5
 PAGE_SIZE = 500  # rows a page of either list holds
+PAGE_BATCH_WINDOWS = 4  # a bare step holds at most this many windows of pages (memory: 500 rows each)
 _SHIFTED = "Page a window that has ended, or drop strict=True to dedupe and re-read"
 
 
@@ -56,6 +58,7 @@ class PageIterator:
         self._prefetch: FanOut[int, CallPage] | None = None  # entered in __aenter__, exited in __aexit__
         self._prefetching = False  # first-pass pages still to come from it
         self._pages_read = 0  # a hard cap against a server that keeps finding more pages
+        self._batch = window  # bare iteration: pages the next step fetches
 
     async def __aenter__(self) -> PageIterator:
         """Stream the pages of the first pass through a sliding window for the whole block."""
@@ -107,9 +110,12 @@ class PageIterator:
 
     async def _fetch_window(self) -> None:
         # A re-read starts with one page: in a newest-first list, new calls sit up front.
-        size = 1 if self._expected is None or (self._passes > 1 and self._next_page == 1) else self._window
+        if self._expected is None or (self._passes > 1 and self._next_page == 1):
+            size = 1
+        else:  # a sliding batch that grows, as FanOut's bare steps do, so its tail drains rarely
+            size, self._batch = self._batch, min(2 * self._batch, self._window * PAGE_BATCH_WINDOWS)
         numbers = list(range(self._next_page, min(max(self._max_pages, 1), self._next_page + size - 1) + 1))
-        self._ready.extend(await gather_ordered(self._fetch, numbers))
+        self._ready.extend(await gather_ordered(self._fetch, numbers, width=self._window))
         self._next_page = numbers[-1] + 1
 
     def _accept(self, page: CallPage) -> CallPage | None:
@@ -184,7 +190,7 @@ class CallIterator:
 async def read_event_pages(fetch: FetchEvents, *, window: int) -> tuple[CallSummary | None, tuple[Event, ...]]:
     """A call's summary and every event of its timeline, in time order; ``fetch(n)`` reads page n.
 
-    Page 1 gives the page count; the rest are read ``window`` at a time. An
+    Page 1 gives the page count; the rest are read ``window`` at a time, sliding. An
     event seen on two pages (the timeline grew while it was read) is kept once.
     """
     summary, events, max_pages, total = await fetch(1)
@@ -193,10 +199,10 @@ async def read_event_pages(fetch: FetchEvents, *, window: int) -> tuple[CallSumm
         return None, ()
     collected = list(events)
     next_page = 2
-    while next_page <= max_pages:
-        numbers = list(range(next_page, min(max_pages, next_page + window - 1) + 1))
+    while next_page <= max_pages:  # a sliding window over the pages known; more if the timeline grew
+        numbers = list(range(next_page, min(max_pages, next_page + window * PAGE_BATCH_WINDOWS - 1) + 1))
         for number, (_, page_events, pages, page_total) in zip(
-            numbers, await gather_ordered(fetch, numbers), strict=True
+            numbers, await gather_ordered(fetch, numbers, width=window), strict=True
         ):
             check_page_count("Call Details", number, pages, page_total, len(page_events))
             # A timeline may grow while it is read (a live call), never by more than a page or two.

@@ -88,8 +88,9 @@ class CallDetailsCalls(SessionCore):
         results come as they finish (in input order with ``ordered=True``); at
         most ``concurrency`` requests are in flight and as many finished results
         wait for a slow consumer, which pauses the rest. Leaving the block
-        cancels what is still running. A bare ``async for`` also works, one
-        window at a time, with nothing running between steps. With
+        cancels what is still running. A bare ``async for`` also works: each
+        step runs a sliding batch, results come in input order, and nothing
+        runs between steps. With
         ``on_error="return"`` a failed call yields a ``FailedCall`` instead of
         raising. ``concurrency`` may exceed the session's ``max_concurrency``
         for this call.

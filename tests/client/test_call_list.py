@@ -309,3 +309,36 @@ async def test_leaving_the_block_early_stops_the_prefetch(api: respx.MockRouter,
     served = len(log)
     await anyio.sleep(0.1)
     assert len(log) == served <= 1 + 2 * session.max_concurrency  # nothing ran on after the block
+
+
+async def test_bare_pages_slide_and_nothing_runs_while_a_page_is_held(api: respx.MockRouter) -> None:
+    calls = [f"c{i}" for i in range(30 * 500)]
+    serve = paged_server(calls, delay=0.001)
+    started: list[int] = []
+    stalled: dict[str, int] = {}
+    go: list[anyio.Event] = []
+
+    async def respond(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        started.append(page)
+        if go and len(started) >= stalled["mark"] + 3:
+            go[0].set()
+        if page == 8:  # opens a batch (8..15) and stays in flight until three more pages have started,
+            # which only a sliding window lets them do
+            stalled["mark"] = len(started)
+            go.append(anyio.Event())
+            with anyio.move_on_after(5):
+                await go[0].wait()
+            stalled["others"] = len(started) - stalled["mark"]
+        response: httpx.Response = await serve(request)
+        return response
+
+    api.get(LIST_URL).mock(side_effect=respond)
+    async with mocked_session(api, max_concurrency=2) as session:
+        got = []
+        async for page in session.iter_call_pages():
+            assert serve.state["in_flight"] == 0  # the consumer holds a page: nothing is fetching
+            got.extend(c.uuid for c in page.calls)
+    assert got == calls
+    assert stalled["others"] >= 3  # a window-at-a-time step would have started one at most
+    assert serve.state["peak"] == 2

@@ -234,3 +234,118 @@ async def test_a_bug_in_a_fan_out_job_surfaces_as_itself(sim: Simulator) -> None
             fan = FanOut(["a", "b"], broken, width=2, ordered=ordered, on_error="return", name_of=str)
             with pytest.raises(KeyError):
                 await drain(fan, window)
+
+
+# -- bare iteration: a sliding batch inside each step ---------------------------------------------
+
+
+class Recorder:
+    """A fan-out job over integers that records starts and what was running at each, with hooks to stall or fail."""
+
+    def __init__(self, *, fail_on: int | None = None, stall: int | None = None, stall_until: int = 0) -> None:
+        self.now, self.started, self.log = 0, 0, []  # type: ignore[var-annotated]
+        self.fail_on, self.stall, self.stall_until = fail_on, stall, stall_until
+        self.failed_at: int | None = None  # starts made when the failure happened
+        self.started_during_stall = 0
+        self._go: anyio.Event | None = None
+        self._go_at = 0
+
+    async def __call__(self, item: int) -> int:
+        self.now += 1
+        self.started += 1
+        self.log.append(item)
+        if self._go is not None and self.started >= self._go_at:
+            self._go.set()
+        try:
+            if item == self.fail_on:
+                self.failed_at = self.started
+                raise CallNotFoundError(f"no call {item}")
+            if item == self.stall:
+                mark, self._go_at, self._go = self.started, self.started + self.stall_until, anyio.Event()
+                with anyio.move_on_after(5):  # a window-at-a-time step would never let the others start
+                    await self._go.wait()
+                self.started_during_stall = self.started - mark
+            else:
+                await anyio.sleep(0.001)
+            return item
+        finally:
+            self.now -= 1
+
+
+def bare(job: Recorder, items: Any, width: int, **options: Any) -> FanOut[int, int]:
+    return FanOut(items, job, width=width, ordered=False, on_error="raise", name_of=str, **options)
+
+
+async def take_into(got: list[int], fan: FanOut[int, int]) -> None:
+    async for item in fan:
+        got.append(item)
+
+
+async def test_bare_steps_slide_past_a_slow_request() -> None:
+    # Item 4 opens the second batch (items 4..11 at width 4): it stays in flight until
+    # seven more requests have started, which only a sliding batch allows.
+    job = Recorder(stall=4, stall_until=7)
+    got = [item async for item in bare(job, range(40), 4)]
+    assert got == list(range(40))  # in input order, as a bare loop always gave them
+    assert job.started_during_stall == 7
+
+
+async def test_bare_steps_leave_nothing_running_between_results() -> None:
+    job = Recorder()
+    got = []
+    async for item in bare(job, range(300), 5):
+        assert job.now == 0  # the consumer holds a result: no request is in flight
+        got.append(item)
+    assert got == list(range(300))
+
+
+async def test_bare_batches_grow_but_stay_bounded() -> None:
+    job = Recorder()
+    fan = bare(job, range(10_000), 4)
+    taken = 0
+    async for _ in fan:
+        taken += 1
+        assert job.started - taken < 2048  # what a step buffers is capped, whatever N is
+        if taken == 3_000:
+            break
+    assert job.now == 0
+    started = job.started
+    await anyio.sleep(0.05)
+    assert job.started == started  # nothing starts after the loop is left
+
+
+@pytest.mark.parametrize("width", [1, 3, 8])
+async def test_a_bare_error_stops_new_starts_and_comes_after_the_results_before_it(width: int) -> None:
+    job = Recorder(fail_on=25)
+    got: list[int] = []
+    with pytest.raises(CallNotFoundError, match="no call 25"):
+        await take_into(got, bare(job, range(100), width))
+    assert got == list(range(25))  # everything before the failing item, in order
+    assert job.now == 0
+    assert job.failed_at is not None
+    assert job.started == job.failed_at  # nothing started once it failed
+
+
+async def test_a_failing_source_hands_over_what_was_drawn_before_it() -> None:
+    async def source() -> AsyncIterator[int]:
+        for i in range(6):
+            yield i
+        raise CallNotFoundError("the list failed")
+
+    job = Recorder()
+    got: list[int] = []
+    with pytest.raises(CallNotFoundError, match="the list failed"):
+        await take_into(got, bare(job, source(), 4))
+    assert got == list(range(6))
+    assert job.now == 0
+
+
+async def test_bare_details_keep_input_order_across_growing_batches(sim: Simulator) -> None:
+    uuids = sim.uuids()[:150]  # batches of 6, 12, 24, 48, 96 at concurrency 6
+    async with counted(sim) as (session, transport):
+        got = []
+        async for details in session.iter_call_details(uuids, concurrency=6):
+            assert transport.now == 0
+            got.append(details.call.uuid)
+    assert got == uuids
+    assert transport.peak == 6
