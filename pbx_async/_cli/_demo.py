@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import PbxSession
 from ..export import ExportSpec, report, run_export
+from ..report import write_html_report
 from ..testing import Faults, Simulator, run_forever, serve
 from . import _options as opt
 from . import _output as out
@@ -39,11 +40,18 @@ def register(commands: Any) -> None:
     show = opt.add_command(
         commands,
         "report",
-        "print the demo's report (calls per day, answer rate, top DIDs, busiest extensions) of an export file",
-        "  pbx-async report calls.sqlite\n  pbx-async report pbx-demo/calls.sqlite",
+        "print a short report of an export (calls per day, answer rate, top DIDs, busiest extensions), "
+        "or write the HTML report (charts, call journeys) with --html",
+        "  pbx-async report calls.sqlite\n  pbx-async report pbx-demo/calls.sqlite --html report.html\n"
+        "  pbx-async report november.jsonl --html november.html",
         run_report,
     )
-    show.add_argument("file", metavar="FILE", help="a SQLite file written by 'pbx-async export' or 'demo'")
+    show.add_argument(
+        "file", metavar="OUT", help="an export's output: its SQLite file (or, with --html, JSON lines, CSV or Parquet)"
+    )
+    show.add_argument(
+        "--html", metavar="FILE", help="write one self-contained HTML file (works offline) instead of the text report"
+    )
 
     sim = opt.add_command(
         commands,
@@ -88,17 +96,25 @@ async def run_demo(args: argparse.Namespace) -> int:
         out.say(args, f"Exporting every call, its timeline and its recording from {base_url} into {folder.path}/ ...")
         async with PbxSession(sim.auth, sim.container_id, base_url=base_url, max_concurrency=16) as session:
             result = await run_export(session, spec, out.progress(args))
-    out.summary(args, result.summary, [spec.out, folder.recordings])
+    page = write_html_report(spec.out, folder.path / "report.html", title="pbx-async demo")
+    out.summary(args, result.summary, [spec.out, folder.recordings, page.path])
     if not (args.quiet or args.json):
         print()
         print(report(spec.out))
         example = "SELECT direction, count(*) FROM calls GROUP BY direction"
         print(f"\nQuery it: sqlite3 {spec.out} '{example}'")
+        print(f"See it: open {page.path.resolve().as_uri()} in a browser (charts and call journeys, works offline)")
     return Exit.PARTIAL if result.failures else Exit.OK
 
 
 def run_report(args: argparse.Namespace) -> int:
     path = Path(args.file)
+    if args.html is not None:
+        page = write_html_report(path, args.html)
+        out.say(
+            args, f"wrote {page.path} ({page.size:,} bytes, {page.calls:,} calls): open {page.path.resolve().as_uri()}"
+        )
+        return Exit.OK
     if not path.is_file():
         raise UsageError(f"{path} is not a file: give the SQLite file of an export (e.g. pbx-demo/calls.sqlite)")
     print(report(path))

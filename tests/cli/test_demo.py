@@ -66,7 +66,14 @@ def test_a_rerun_replaces_only_what_the_earlier_demo_wrote(cli: Callable[..., Ra
     assert on_disk(folder) == second  # the first demo's recordings and its .part are gone
     assert set(first) - set(second)  # (the two seeds did make different calls)
     assert kept(users, snapshot(tmp_path)) == []
-    demos = {".pbx-async-demo.json", "calls.sqlite", "calls.sqlite-shm", "calls.sqlite-wal", "recordings"}
+    demos = {
+        ".pbx-async-demo.json",
+        "calls.sqlite",
+        "calls.sqlite-shm",
+        "calls.sqlite-wal",
+        "recordings",
+        "report.html",
+    }
     assert {p.name for p in folder.iterdir()} - demos == {"my-notes.txt", "other.sqlite"}
 
 
