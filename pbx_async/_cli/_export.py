@@ -49,6 +49,7 @@ def register(commands: Any) -> None:
         "  pbx-async export --from 2026-08-01 --to 2026-10-31 --details --recordings recs/ --out calls.sqlite\n"
         "  pbx-async export --from 2026-11-01 --to 2026-11-30 --out november.jsonl --no-show-internal\n"
         "  pbx-async export --from 2026-11-02 --to 2026-11-02 --out day.csv --details --utc-offset -300\n"
+        "  pbx-async export --from 2026-08-01 --to 2026-10-31 --out calls.sqlite --refresh  # finished days again\n"
         "  pbx-async export --shard \"$LINE\" --sink postgresql://export@db/calls --details  # a line of 'plan'",
         run_export_command,
     )
