@@ -92,6 +92,8 @@ async def test_a_second_sync_after_server_changes_equals_the_ground_truth(
     recorded = sum(sim.truth_call(u).recorded for u in [*arrived, *late])
     assert (made["details"], made["recordings"]) == (len(arrived) + len(late), recorded)
     assert second.watermark == sim.now
+    for path in tmp_path.rglob("*"):  # the key is in no file written (the output, its state, its recordings)
+        assert path.is_dir() or sim.auth.encode() not in path.read_bytes(), path
 
 
 @pytest.mark.anyio
