@@ -1,6 +1,6 @@
 """Keep-current benchmark: one ``pbx-async sync`` of a 10,000-call output after 1% changed and 50 new calls.
 
-    python -m benchmarks.sync                # about a minute
+    python -m benchmarks.sync                # about three minutes (the first sync builds the output)
     python -m benchmarks.sync --latency 0    # the client's own cost
 
 The simulator (a week of 10,000 calls, every reply ``--latency`` late) runs
