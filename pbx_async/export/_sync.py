@@ -108,7 +108,10 @@ class SyncSpec:
 @attrs.frozen
 class SyncResult:
     """What a sync run did and left: counts from the output, new and changed calls, failures,
-    calls still lacking events or recordings, the watermark, the files written."""
+    calls still lacking events or recordings, the watermark, the files written.
+
+        result = await run_sync(session, spec); print(result.new_calls, result.changed_calls)
+    """
 
     calls: int
     events: int
