@@ -13,7 +13,7 @@ import math
 import platform
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 import anyio
@@ -199,14 +199,28 @@ class Requester:
         self, what: str, method: str, path: str, fields: Mapping[str, str], parse: Callable[[Any], T]
     ) -> T:
         url = self._base_url + path
-        reply = await self._retrying(what, method, lambda limit: self._json_attempt(what, method, url, fields, limit))
+        # A parser may read a common reply straight from its bytes (``replies.Parser.from_bytes``).
+        fast: Callable[[bytes], Any] | None = getattr(parse, "from_bytes", None)
+        reply = await self._retrying(
+            what, method, lambda limit: self._json_attempt(what, method, url, fields, limit, fast)
+        )
+        if isinstance(reply, _Parsed):
+            return cast(T, reply.value)
         try:
             return parse(reply)
         except ResponseFormatError as exc:  # its text may quote a value the server echoed
             error = ResponseFormatError(self.clean(str(exc)))
         raise error  # outside the except block: nothing of the reply hangs on its __context__
 
-    async def _json_attempt(self, what: str, method: str, url: str, fields: Mapping[str, str], limit: float) -> Any:
+    async def _json_attempt(
+        self,
+        what: str,
+        method: str,
+        url: str,
+        fields: Mapping[str, str],
+        limit: float,
+        fast: Callable[[bytes], Any] | None = None,
+    ) -> Any:
         params, form = (fields, None) if method == "GET" else (None, fields)
         failure: AttemptFailed | None = None
         sent: tuple[int, Headers, bytes] | None = None
@@ -232,7 +246,7 @@ class Requester:
                 self._request_info(what, method, url, fields), self._response_info(status, headers, content)
             )
         try:
-            return self._interpret(what, status, headers, content)
+            return self._interpret(what, status, headers, content, fast)
         except AttemptFailed as failed:
             self._annotate(failed.error, what, method, url, fields, status, headers, content)
             raise
@@ -293,8 +307,14 @@ class Requester:
                 content = await read_bounded(response.aiter_raw(), encoding, self._max_reply_bytes, what)
             return response.status_code, response.headers, content
 
-    def _interpret(self, what: str, status: int, headers: Headers, content: bytes) -> Any:
+    def _interpret(
+        self, what: str, status: int, headers: Headers, content: bytes, fast: Callable[[bytes], Any] | None = None
+    ) -> Any:
         failures.check_status(what, status, headers)
+        if fast is not None and 200 <= status < 300:
+            parsed = fast(content)  # None: not a common shape (an error reply among them); read it in full below
+            if parsed is not None:
+                return _Parsed(parsed)
         try:
             reply = replies.decode(content, what, clean=self.clean)
         except ResponseFormatError as exc:
@@ -342,6 +362,15 @@ class Requester:
             if self._hooks.on_retry is not None:
                 self._hooks.on_retry(RetryInfo(error.request, number, cause, delay, str(error)))
             await anyio.sleep(delay)
+
+
+class _Parsed:
+    """A reply already turned into records on the fast path (beside decoded JSON, which is any value)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
 
 
 def _deadline_of(timeout: httpx.Timeout) -> float | None:

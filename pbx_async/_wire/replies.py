@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import cattrs
 
@@ -23,6 +23,7 @@ from .._errors import (
 )
 from .._records.calls import CallPage, CallSummary
 from .._records.events import Event
+from . import fast
 from .converter import (
     CALL_FIELDS,
     EVENT_FIELDS,
@@ -147,7 +148,21 @@ def _offset(reply: dict[str, Any]) -> int:
     return 0 if value is None or value == "" else to_int(value)
 
 
-def call_page(reply: Any) -> CallPage:
+class Parser(Generic[T]):
+    """Decoded reply -> records (the reference, with cattrs), and ``from_bytes``: the fast path.
+
+    ``from_bytes`` returns None for any reply outside the common shapes (error
+    replies among them); the requester then decodes it and calls the parser.
+    """
+
+    def __init__(self, reference: Callable[[Any], T], from_bytes: Callable[[bytes], T | None]) -> None:
+        self._reference, self.from_bytes = reference, from_bytes
+
+    def __call__(self, reply: Any) -> T:
+        return self._reference(reply)
+
+
+def _call_page(reply: Any) -> CallPage:
     return _structure(reply, lambda r: structure(r, CallPage), "Call Summary")
 
 
@@ -156,9 +171,13 @@ def _details(reply: dict[str, Any]) -> tuple[CallSummary | None, EventPage]:
     return call, structure(reply, EventPage)
 
 
-def details_page(reply: Any) -> tuple[CallSummary | None, EventPage]:
-    """The call's summary (None when the reply has none) and one page of its events."""
+def _details_page(reply: Any) -> tuple[CallSummary | None, EventPage]:
     return _structure(reply, _details, "Call Details")
+
+
+call_page = Parser(_call_page, fast.call_page_from_bytes)
+# The call's summary (None when the reply has none) and one page of its events.
+details_page = Parser(_details_page, fast.details_from_bytes)
 
 
 def notes_reply(reply: Any) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pbx_async import CallSummary, PbxError, RecordingRef
@@ -14,7 +15,8 @@ from pbx_async._wire.converter import converter, reply_offset, slow_call_hook
 
 from ..conftest import call_row, details_reply, event_row, list_reply
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+EXAMPLES = int(os.environ.get("PBX_FUZZ_EXAMPLES", "300"))  # more for a longer search
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(
     st.none(),
@@ -209,3 +211,135 @@ def test_any_recording_reply_is_a_file_or_a_pbx_error(reply: dict[str, Any], tmp
         return
     assert 10 < len(message) < 1_500
     assert not list(dest.glob("*.wav"))  # nothing saved as a recording
+
+
+# -- the fast path (msgspec, typed rows, generated records) against the reference (orjson + cattrs) ------
+
+from pbx_async._wire import fast  # noqa: E402
+
+wire_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),  # past 64 bits too, where the decoders differ
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "", "0", "1", "2", "3", "35", " 35 ", "35.0", "1.5", "yes", "true", "null", "auth=x",
+            "https://pbx.test/r.wav?auth=SECRET&x=1", "2026-11-02 09:15:03", "2023-01-31 00:06:08.104689",
+            " 2026-11-02 09:15:03", "2026-11-02T09:15:03", "2026-11-02 09:15:03+02:00", "2026-11-02Z",
+            "2026-11-02", "2026-11-02 09:15", "0000-00-00 00:00:00",
+        ]
+    ),
+    st.just([]),
+    st.just({}),
+)  # fmt: skip
+CALL_WIRE = ["callUuid", "callDate", "callDirection", "cidName", "duration", "callRecorded", "recordingUrl",
+             "callFlagged", "callSeverity", "spokeToPerson", "transcription"]  # fmt: skip
+EVENT_WIRE = ["eventUuid", "eventDate", "eventType", "eventData1", "eventData3"]
+ENVELOPE = ["currentPage", "maxPages", "maxResultSize", "utcOffset", "error", "data"]
+MISSING: Any = object()  # a value that deletes the field
+
+
+def edits(names: list[str], size: int = 4) -> Any:
+    """Up to ``size`` changes: (row, field, value or MISSING)."""
+    values = st.one_of(wire_values, st.just(MISSING))
+    return st.lists(st.tuples(st.integers(0, 2), st.sampled_from(names), values), max_size=size)
+
+
+def outcome(parse: Any, body: bytes) -> Any:
+    """The reference's reading of ``body``: records as their JSON form (dates with their offsets), or an error."""
+    try:
+        return plain(parse(replies.decode(body, "fuzz")))
+    except PbxError:
+        return "error"
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if hasattr(value, "to_dict"):
+        return (type(value).__name__, value.to_dict())
+    return value
+
+
+Edit = tuple[int, str, Any]
+
+
+def edited(reply: dict[str, Any], changes: list[Edit], rows: bool) -> bytes:
+    for where, name, value in changes:
+        target = reply
+        if rows:
+            data = reply.get("data")
+            found = list(data.values()) if isinstance(data, dict) else data if isinstance(data, list) else []
+            if not found or not isinstance(found[where % len(found)], dict):
+                continue
+            target = found[where % len(found)]
+        if value is MISSING:
+            target.pop(name, None)
+        else:
+            target[name] = value
+    return json.dumps(reply).encode()
+
+
+@SETTINGS
+@given(
+    rows=edits(CALL_WIRE),
+    envelope=edits(ENVELOPE, 1),
+    offset=st.one_of(st.integers(-720, 840), st.integers(-1500, 1500)),
+    as_list=st.booleans(),
+)
+def test_the_fast_path_reads_call_pages_as_the_reference_does(
+    rows: list[Edit], envelope: list[Edit], offset: int, as_list: bool
+) -> None:
+    reply = list_reply(["u1", "u2", "u3"], offset=offset)
+    if as_list:
+        reply["data"] = list(reply["data"].values())
+    body = edited(json.loads(edited(reply, rows, rows=True)), envelope, rows=False)
+    got = fast.call_page_from_bytes(body)
+    event("fast" if got is not None else "reference")
+    if got is not None:  # whatever the fast path reads, it reads as the reference does
+        assert plain(got) == outcome(replies.call_page, body)
+
+
+@SETTINGS
+@given(rows=edits(EVENT_WIRE), call=edits(CALL_WIRE), envelope=edits(ENVELOPE, 1), offset=st.integers(-800, 900))
+def test_the_fast_path_reads_details_as_the_reference_does(
+    rows: list[Edit], call: list[Edit], envelope: list[Edit], offset: int
+) -> None:
+    events = [event_row(f"e{i}", t, "2026-11-02 09:15:09", "ivr", "8311") for i, t in enumerate([52, 999, 3])]
+    reply = {**details_reply("c1", events), "utcOffset": offset}
+    body = edited(json.loads(edited(reply, rows, rows=True)), call + envelope, rows=False)
+    got = fast.details_from_bytes(body)
+    event("fast" if got is not None else "reference")
+    if got is not None:
+        assert plain(got) == outcome(replies.details_page, body)
+
+
+def test_common_replies_and_their_usual_quirks_take_the_fast_path() -> None:
+    quirky = call_row("u2", duration="35", callRecorded="1", callSeverity="", cidNum=3125550100, callDirection="2")
+    page = list_reply(["u1"], offset=-300)
+    page["data"]["u2"] = quirky
+    del page["data"]["u1"]["callUuid"]  # filed under its UUID only
+    body = json.dumps(page).encode()
+    got = fast.call_page_from_bytes(body)
+    assert got is not None
+    assert plain(got) == outcome(replies.call_page, body)
+    assert got.calls[1].cid_num == "3125550100" and got.calls[1].duration == 35
+    details = json.dumps(details_reply("c1", [event_row("e1", 52, "2026-11-02 09:15:09", "ivr")])).encode()
+    assert fast.details_from_bytes(details) is not None
+    key = call_row("u3", recordingUrl="https://pbx.test/r.wav?auth=SECRET")
+    [call] = fast.call_page_from_bytes(json.dumps(list_reply(["u3"]) | {"data": [key]}).encode()).calls  # type: ignore[union-attr]
+    assert call.recording_url is not None and "SECRET" not in call.recording_url
+
+
+def test_replies_outside_the_common_shapes_are_left_to_the_reference() -> None:
+    for body in [
+        b'{"error": "Your API Auth Key is invalid."}',
+        json.dumps({**list_reply(["u1"]), "error": "x"}).encode(),
+        json.dumps({**list_reply(["u1"]), "maxPages": 2**70}).encode(),
+        json.dumps(list_reply(["u1"]) | {"data": {"u1": call_row("u1", callDate=" 2026-11-02 09:15:03")}}).encode(),
+        b"not json",
+    ]:
+        assert fast.call_page_from_bytes(body) is None
+        assert fast.details_from_bytes(body) is None
