@@ -252,7 +252,7 @@ class FanOut(Generic[K, R]):
 
         The batch slides: ``width`` workers each take the next item as they finish,
         so no slot waits for the slowest of a group, and only the batch's tail
-        drains. Batches double from ``width`` up to ``_BATCH_CAP`` items, so the
+        drains. Batches grow fourfold from ``width`` up to ``_BATCH_CAP`` items, so the
         first result comes as soon as today's first window and the drains grow
         rare. An error stops new starts: what is in flight finishes, and the
         results before it come out first, in input order.
@@ -262,7 +262,7 @@ class FanOut(Generic[K, R]):
         if self._exhausted:
             return
         items, budget = self._items, self._batch
-        self._batch = min(2 * self._batch, max(self._width, _BATCH_CAP))
+        self._batch = min(4 * self._batch, max(self._width, _BATCH_CAP))
         slots: list[_Slot[K, R]] = []
         taking = anyio.Lock(fast_acquire=True)  # one worker at a time draws from the source
         halted = False

@@ -282,12 +282,12 @@ async def take_into(got: list[int], fan: FanOut[int, int]) -> None:
 
 
 async def test_bare_steps_slide_past_a_slow_request() -> None:
-    # Item 4 opens the second batch (items 4..11 at width 4): it stays in flight until
+    # Item 4 opens the second batch (items 4..19 at width 4): it stays in flight until
     # seven more requests have started, which only a sliding batch allows.
     job = Recorder(stall=4, stall_until=7)
     got = [item async for item in bare(job, range(40), 4)]
     assert got == list(range(40))  # in input order, as a bare loop always gave them
-    assert job.started_during_stall == 7
+    assert job.started_during_stall >= 7  # a window at a time would have started three at most
 
 
 async def test_bare_steps_leave_nothing_running_between_results() -> None:
@@ -341,7 +341,7 @@ async def test_a_failing_source_hands_over_what_was_drawn_before_it() -> None:
 
 
 async def test_bare_details_keep_input_order_across_growing_batches(sim: Simulator) -> None:
-    uuids = sim.uuids()[:150]  # batches of 6, 12, 24, 48, 96 at concurrency 6
+    uuids = sim.uuids()[:150]  # batches of 6, 24, 96, then the rest, at concurrency 6
     async with counted(sim) as (session, transport):
         got = []
         async for details in session.iter_call_details(uuids, concurrency=6):
