@@ -73,7 +73,7 @@ class LogProgress(Progress):
 
     def __init__(self, stream: TextIO = sys.stderr, every: float = 5.0) -> None:
         super().__init__()
-        self._stream, self._every, self._last = stream, every, 0.0
+        self._stream, self._every, self._last = stream, every, time.monotonic()  # a line after ``every`` seconds
 
     def _line(self, prefix: str) -> None:
         self._stream.write(
