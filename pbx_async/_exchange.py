@@ -24,7 +24,8 @@ class RequestInfo:
 
 @attrs.frozen
 class ResponseInfo:
-    """A reply as received: status, headers and the first ``BODY_SHOWN`` bytes of the body, key masked."""
+    """A reply as received: status, headers (names in lower case) and the first ``BODY_SHOWN`` bytes of the body,
+    key masked."""
 
     status_code: int
     headers: Mapping[str, str] = attrs.field(factory=dict[str, str])

@@ -260,7 +260,8 @@ class Requester:
     def _response_info(self, status: int, headers: Headers, body: bytes) -> ResponseInfo:
         shown = self.clean(body[:BODY_SHOWN].decode("utf-8", "replace")).encode()
         items = headers.items() if hasattr(headers, "items") else ()
-        return ResponseInfo(status, {k: self.clean(v) for k, v in items}, shown)
+        # Names in lower case, whichever transport carried the reply (aiohttp keeps the server's case).
+        return ResponseInfo(status, {k.lower(): self.clean(v) for k, v in items}, shown)
 
     def _annotate(
         self,

@@ -14,6 +14,7 @@ import respx
 from pbx_async import (
     ApiError,
     Hooks,
+    PbxSession,
     RequestInfo,
     RetryInfo,
     RetryPolicy,
@@ -112,3 +113,16 @@ def test_the_types_tell_the_truth_to_mypy(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout
+
+
+async def test_reply_headers_are_named_in_lower_case_on_every_transport(anyio_backend: str) -> None:
+    from pbx_async.testing import Faults, Simulator, serve
+
+    sim = Simulator(calls=10, seed=2, faults=Faults(error_500=1.0))
+    async with serve(sim) as base_url:
+        async with PbxSession(sim.auth, sim.container_id, base_url=base_url, retry=RetryPolicy(max_attempts=1)) as s:
+            with pytest.raises(ServerError) as info:
+                await s.get_call_details("c1")
+    response = info.value.response
+    assert response is not None and response.status_code == 500
+    assert "content-type" in response.headers and all(name == name.lower() for name in response.headers)
