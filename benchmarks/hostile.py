@@ -46,9 +46,9 @@ anyio.run(main, sys.argv[1], float(sys.argv[2]), int(sys.argv[3]))
 """
 
 
-async def client(base_url: str, timeout: float = 30.0, attempts: int = 5) -> dict[str, object]:
+async def client(base_url: str, limit: float = 30.0, attempts: int = 5) -> dict[str, object]:
     """The listing in a fresh process, so its peak RSS is its own."""
-    done = await anyio.run_process([sys.executable, "-c", CLIENT, base_url, str(timeout), str(attempts)], check=True)
+    done = await anyio.run_process([sys.executable, "-c", CLIENT, base_url, str(limit), str(attempts)], check=True)
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
@@ -80,7 +80,7 @@ async def main() -> None:
     oversized, _ = await served(Lies(oversized=1.0, oversized_bytes=10**9))
     print(f"| 1 GB plain reply | {oversized['peak_mb']:.0f} | {honest['peak_mb']:.0f} | {oversized['outcome']} |")
     timeout, attempts = 2.0, 3
-    trickle, _ = await served(Lies(trickle=1.0, trickle_seconds=0.4), timeout=timeout, attempts=attempts)
+    trickle, _ = await served(Lies(trickle=1.0, trickle_seconds=0.4), limit=timeout, attempts=attempts)
     bound = timeout * attempts
     print(
         f"| trickle, 1 byte / 0.4 s, timeout {timeout:g} s x {attempts} attempts | {trickle['seconds']:.2f} s "
