@@ -24,8 +24,16 @@ class RequestInfo:
 
 @attrs.frozen
 class ResponseInfo:
-    """A reply as received: status, headers (names in lower case) and the first ``BODY_SHOWN`` bytes of the body,
-    key masked."""
+    """A reply as received: status, headers (names in lower case) and its body, key masked.
+
+    ``on_response`` gets a JSON reply's whole body: the raw reply of a call (a recording's
+    body is streamed to disk, so its hook sees none). An error's ``response`` keeps
+    the first ``BODY_SHOWN`` bytes.
+
+        raw: list[ResponseInfo] = []
+        view = session.with_options(hooks=Hooks(on_response=lambda request, response: raw.append(response)))
+        await view.get_call_details(uuid)       # raw[0].body: page 1 of its timeline, as the server sent it
+    """
 
     status_code: int
     headers: Mapping[str, str] = attrs.field(factory=dict[str, str])

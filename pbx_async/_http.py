@@ -243,7 +243,7 @@ class Requester:
         status, headers, content = sent
         if hooks.on_response is not None:
             hooks.on_response(
-                self._request_info(what, method, url, fields), self._response_info(status, headers, content)
+                self._request_info(what, method, url, fields), self._response_info(status, headers, content, whole=True)
             )
         try:
             return self._interpret(what, status, headers, content, fast)
@@ -257,8 +257,9 @@ class Requester:
     def _request_info(self, what: str, method: str, url: str, fields: Mapping[str, str]) -> RequestInfo:
         return RequestInfo(what, method, self.clean(f"{url}?{urlencode(fields)}"))
 
-    def _response_info(self, status: int, headers: Headers, body: bytes) -> ResponseInfo:
-        shown = self.clean(body[:BODY_SHOWN].decode("utf-8", "replace")).encode()
+    def _response_info(self, status: int, headers: Headers, body: bytes, *, whole: bool = False) -> ResponseInfo:
+        # A hook gets the whole JSON reply (the raw reply of a call); an error keeps the first BODY_SHOWN bytes.
+        shown = self.clean((body if whole else body[:BODY_SHOWN]).decode("utf-8", "replace")).encode()
         items = headers.items() if hasattr(headers, "items") else ()
         # Names in lower case, whichever transport carried the reply (aiohttp keeps the server's case).
         return ResponseInfo(status, {k.lower(): self.clean(v) for k, v in items}, shown)

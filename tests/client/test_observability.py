@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from pbx_async import (
     Hooks,
     PbxSession,
     RequestInfo,
+    ResponseInfo,
     RetryInfo,
     RetryPolicy,
     ServerError,
@@ -126,3 +128,18 @@ async def test_reply_headers_are_named_in_lower_case_on_every_transport(anyio_ba
     response = info.value.response
     assert response is not None and response.status_code == 500
     assert "content-type" in response.headers and all(name == name.lower() for name in response.headers)
+
+
+async def test_the_raw_reply_of_one_call_through_a_hook(api: respx.MockRouter) -> None:
+    reply = details_reply("c1", [{"eventUuid": "e1", "eventDate": "2026-11-02 09:15:03", "eventType": 5}])
+    reply["callNotes"] = f"the server echoed {KEY}"
+    api.get(DETAILS_URL).respond(json=reply)
+    raw: list[ResponseInfo] = []
+    async with mocked_session(api) as session:
+        view = session.with_options(hooks=Hooks(on_response=lambda request, response: raw.append(response)))
+        await view.get_call_details("c1")
+        await session.get_call_details("c1")  # the session itself has no hook
+    [page] = raw
+    body = json.loads(page.body)
+    assert body["callUuid"] == "c1" and body["data"]["e1"]["eventType"] == 5  # the whole reply, as sent
+    assert no_key(page.body) and "***" in body["callNotes"]
