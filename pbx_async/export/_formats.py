@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from .._errors import ValidationError
 from .sinks._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, EVENT_COLUMNS, FLAG_COLUMNS, SEEN_COLUMNS, kind_of
 from .sinks._sqlite import SqliteSink
 
@@ -109,6 +110,17 @@ def _write_csv(out: Path, columns: tuple[str, ...], rows: Iterator[dict[str, Any
             writer.writerow(row)
     _replace(tmp, out)
     return out
+
+
+def check_format(name: str) -> None:
+    """Refuse an output format this export cannot write, before any work (pyarrow missing for Parquet)."""
+    if name not in FORMATS:
+        raise ValidationError(f"format must be one of {', '.join(FORMATS)}, got {name!r}")
+    if name == "parquet":
+        try:
+            require_parquet()
+        except ImportError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 def require_parquet() -> None:

@@ -24,7 +24,7 @@ import attrs
 
 from .._errors import ValidationError
 from .._session import PbxSession
-from ._formats import FORMATS, render, require_parquet
+from ._formats import check_format, render
 from ._lock import OutputLock
 from ._output import claim, lock_path, store_path
 from ._progress import Progress
@@ -70,15 +70,9 @@ class ExportSpec:
     refresh: bool = False
 
     def __attrs_post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise ValidationError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        check_format(self.format)
         if self.first > self.last:
             raise ValidationError(f"--from ({self.first}) is after --to ({self.last})")
-        if self.format == "parquet":
-            try:
-                require_parquet()
-            except ImportError as exc:
-                raise ValidationError(str(exc)) from None
 
     @property
     def store_path(self) -> Path:
@@ -157,16 +151,16 @@ async def run_export(
     spec.out.parent.mkdir(parents=True, exist_ok=True)
     account = Account(session.container_id, session.tenant_id)
     with OutputLock(lock_path(spec.out), str(spec.out)):
-        store = SqliteSink(spec.store_path)
+        store = await SqliteSink.open(spec.store_path)
         try:
-            claim(store, spec.out, "export", account, session.base_url)
-            recorded = store.meta("spec")
+            await claim(store, spec.out, "export", account, session.base_url)
+            recorded = await store.meta("spec")
             if recorded is not None and recorded != spec.fingerprint():
                 raise ValidationError(
                     f"{spec.store_path} holds a different export ({recorded}); "
                     "delete it, or choose another --out, to start a new one"
                 )
-            store.set_meta("spec", spec.fingerprint())
+            await store.set_meta("spec", spec.fingerprint())
             return await _days(session, store, spec, account, progress, now or datetime.now(UTC))
         finally:
             progress.end()
@@ -183,13 +177,13 @@ async def _days(
     for day in windows:
         final = day.ended_before(split - SETTLE)
         label = day.start.date().isoformat() + ("" if day.ended_before(split) else " (open)")
-        if final and not spec.refresh and store.day_done(_key(day)):
+        if final and not spec.refresh and await store.day_done(_key(day)):
             progress.on_window(label + " (already done)")
             continue
         result = await export_window(session, store, account, day, spec.work, progress, seen=now)
         failures, new, changed = failures + result.failures, new | result.new, changed | result.changed
         if final and not result.missing:  # every call listed is complete: a count, not the absence of errors
-            store.mark_day(_key(day), day.end)
+            await store.mark_day(_key(day), day.end)
         progress.on_window(label)
     for day in windows:  # last, the part of today still open: calls arrived while we worked
         if not day.ended_before(split):
@@ -197,7 +191,9 @@ async def _days(
             failures, new, changed = failures + result.failures, new | result.new, changed | result.changed
     files = [spec.out]
     if spec.format != "sqlite":
-        files = render(store, spec.format, spec.out, details=spec.details, utc_offset=spec.utc_offset)
+        files = await store.run(
+            lambda: render(store, spec.format, spec.out, details=spec.details, utc_offset=spec.utc_offset)
+        )
     counts = await store.counts()
     changed -= new
     summary = summarise(counts, progress, failures) | {"new_calls": len(new), "changed_calls": len(changed)}

@@ -30,7 +30,7 @@ import attrs
 
 from .._errors import ValidationError
 from .._session import PbxSession
-from ._formats import FORMATS, render, require_parquet
+from ._formats import check_format, render
 from ._lock import OutputLock
 from ._output import claim, lock_path, store_path
 from ._progress import Progress
@@ -80,15 +80,9 @@ class SyncSpec:
     def __attrs_post_init__(self) -> None:
         if (self.out is None) == (self.sink is None):
             raise ValidationError("a sync writes into either an output file (--out) or a database (--sink)")
-        if self.format not in FORMATS:
-            raise ValidationError(f"format must be one of {', '.join(FORMATS)}, got {self.format!r}")
+        check_format(self.format)
         if self.lookback < timedelta(0):
             raise ValidationError(f"--lookback must be 0 hours or more, got {self.lookback}")
-        if self.format == "parquet":
-            try:
-                require_parquet()
-            except ImportError as exc:
-                raise ValidationError(str(exc)) from None
 
     @property
     def store_path(self) -> Path | None:
@@ -151,12 +145,13 @@ async def run_sync(
             raise ValidationError(f"the first sync into {spec.out} needs --since DATE: where its calls start")
         spec.out.parent.mkdir(parents=True, exist_ok=True)
         with OutputLock(lock_path(spec.out), str(spec.out)):
-            store = SqliteSink(store_path(spec.out, spec.format))
+            store = await SqliteSink.open(store_path(spec.out, spec.format))
             try:
-                claim(store, spec.out, "sync", account, session.base_url)
+                await claim(store, spec.out, "sync", account, session.base_url)
                 result = await _run(session, store, spec, account, holder, progress, now, str(spec.out))
                 if spec.format != "sqlite":
-                    written = render(store, spec.format, spec.out, details=spec.details, utc_offset=spec.utc_offset)
+                    out, fmt, details, offset = spec.out, spec.format, spec.details, spec.utc_offset
+                    written = await store.run(lambda: render(store, fmt, out, details=details, utc_offset=offset))
                     result = attrs.evolve(result, files=tuple(written))
                 return result
             finally:

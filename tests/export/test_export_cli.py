@@ -11,28 +11,17 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import anyio.from_thread
 import pytest
 
-from pbx_async.testing import Simulator, serve
+from pbx_async.testing import Simulator
+
+from .current import served
 
 pytestmark = pytest.mark.slow  # every test runs the command as a process
 WINDOW = ["--from", "2026-10-28", "--to", "2026-11-02"]
-
-
-@contextmanager
-def served(sim: Simulator) -> Iterator[dict[str, str]]:
-    """The simulator on a loopback port for the block; yields the environment the command needs."""
-    with (
-        anyio.from_thread.start_blocking_portal() as portal,
-        portal.wrap_async_context_manager(serve(sim)) as base_url,
-    ):
-        yield {"PBX_AUTH": sim.auth, "PBX_CONTAINER_ID": sim.container_id, "PBX_BASE_URL": base_url}
 
 
 def export_command(out: Path, fmt: str, recordings: Path, *extra: str) -> list[str]:
