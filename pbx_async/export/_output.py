@@ -31,10 +31,10 @@ def _name(account: Account, base_url: str) -> str:
     return f"container {account.container_id}, tenant {account.tenant_id} at {base_url}"
 
 
-def claim(store: SqliteSink, out: Path, kind: str, account: Account, base_url: str) -> None:
+async def claim(store: SqliteSink, out: Path, kind: str, account: Account, base_url: str) -> None:
     """Refuse ``out`` when it holds another account's calls or another kind of run; else record ours."""
     mine = json.dumps({"container_id": account.container_id, "tenant_id": account.tenant_id, "base_url": base_url})
-    recorded = store.meta("account")
+    recorded = await store.meta("account")
     if recorded is not None and recorded != mine:
         theirs = json.loads(recorded)
         other = Account(theirs["container_id"], theirs["tenant_id"])
@@ -44,14 +44,14 @@ def claim(store: SqliteSink, out: Path, kind: str, account: Account, base_url: s
             "(many accounts go into one database: see 'pbx-async plan')"
         )
     if recorded is None:  # written before outputs recorded their account: its calls say whose they are
-        others = [a for a in store.accounts() if a != account]
+        others = [a for a in await store.accounts() if a != account]
         if others:
             raise ValidationError(
                 f"{out} holds the calls of container {others[0].container_id}, tenant {others[0].tenant_id}; "
                 f"this run is for {_name(account, base_url)}: choose another --out"
             )
-        store.set_meta("account", mine)
-    had = store.meta("kind") or ("export" if store.meta("spec") is not None else None)
+        await store.set_meta("account", mine)
+    had = await store.meta("kind") or ("export" if await store.meta("spec") is not None else None)
     if had is not None and had != kind:
         raise ValidationError(f"{out} is kept by 'pbx-async {had}', not '{kind}': choose another --out for this {kind}")
-    store.set_meta("kind", kind)
+    await store.set_meta("kind", kind)

@@ -112,10 +112,10 @@ async def test_an_export_file_from_before_versioning_is_migrated_in_place(tmp_pa
     db.execute("INSERT INTO export_chunks (start, end_) VALUES ('a', 'b')")
     db.commit()
     db.close()
-    sink = SqliteSink(path)
+    sink = await SqliteSink.open(path)
     try:
         assert await sink.version() == _schema.VERSION
-        assert (await sink.counts()).calls == 2 and sink.day_done("a")  # nothing lost
+        assert (await sink.counts()).calls == 2 and await sink.day_done("a")  # nothing lost
         assert sqlite_columns(path)["calls"][-4:] == ["container_id", "tenant_id", "first_seen", "last_changed"]
         # Times in UTC since version 3: text order is time order, whatever offset a file was written in.
         assert [r[0] for r in sink.db.execute("SELECT date FROM calls ORDER BY uuid")] == [
@@ -124,7 +124,7 @@ async def test_an_export_file_from_before_versioning_is_migrated_in_place(tmp_pa
         ]
     finally:
         await sink.close()
-    again = SqliteSink(path)  # opening a current file changes nothing
+    again = await SqliteSink.open(path)  # opening a current file changes nothing
     assert await again.version() == _schema.VERSION
     await again.close()
 

@@ -52,5 +52,5 @@ async def open_sink(url: str) -> Sink:
             raise ValidationError(
                 f"a SQLite sink is sqlite:///relative/file.sqlite or sqlite:////abs/path, got {url!r}"
             )
-        return SqliteSink(Path(path))
+        return await SqliteSink.open(Path(path))
     raise ValidationError(f"--sink must be postgresql://... or sqlite:///path, got {redact_url(url)!r}")

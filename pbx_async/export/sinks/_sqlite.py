@@ -6,17 +6,22 @@ converges on each call, event and recording exactly once. Tables, rows and
 statements are ``_schema``'s and ``_statements``'; this module adapts them to
 ``sqlite3`` (times as ISO 8601 text in UTC, so text order is time order; flags
 as 0/1). Several processes may write one file: writers wait for each other
-(``busy_timeout``).
+(``busy_timeout``), in a worker thread, so the event loop never waits on a
+lock: every statement runs through ``anyio.to_thread.run_sync`` with a
+limiter of one per sink, so the connection is used by one thread at a time.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
 
 from ..._records.calls import CallDetails, CallSummary
 from ..._records.recordings import RecordingFile
@@ -24,6 +29,8 @@ from .._lock import OutputLock
 from . import _schema
 from . import _statements as sql
 from ._protocol import Account, SyncState, Upserted
+
+_T = TypeVar("_T")
 
 
 def utc_text(moment: datetime) -> str:
@@ -39,12 +46,18 @@ def _plain(row: Iterable[Any]) -> tuple[Any, ...]:
 class SqliteSink:
     """One SQLite file, created or migrated on open; WAL mode, so a crash never leaves half a transaction.
 
-    sink = SqliteSink(Path("calls.sqlite"))
+    sink = await SqliteSink.open(Path("calls.sqlite"))
+
+    The constructor connects and migrates on the calling thread (it may wait
+    for another writer's lock): in async code, ``open``. Every async method
+    runs on a worker thread.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=60)  # transactions are explicit
+        self._limiter: anyio.CapacityLimiter | None = None
+        # Used from worker threads, one at a time (the limiter); transactions are explicit.
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=60, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         try:
@@ -52,6 +65,17 @@ class SqliteSink:
         except BaseException:
             self.db.close()
             raise
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteSink:
+        """Connect and migrate on a worker thread."""
+        return await anyio.to_thread.run_sync(cls, path)
+
+    async def run(self, function: Callable[..., _T], *args: Any) -> _T:
+        """``function(*args)`` on a worker thread, the only one using the connection meanwhile."""
+        if self._limiter is None:  # made here: a limiter belongs to the running event loop
+            self._limiter = anyio.CapacityLimiter(1)
+        return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
 
     def __repr__(self) -> str:
         return f"SqliteSink({str(self.path)!r})"
@@ -70,44 +94,54 @@ class SqliteSink:
         return self.db.execute(query, (name,)).fetchone() is not None
 
     async def version(self) -> int:
-        return int(self.db.execute(_schema.VERSION_QUERY).fetchone()[0])
+        return await self.run(lambda: int(self.db.execute(_schema.VERSION_QUERY).fetchone()[0]))
 
     async def close(self) -> None:
-        self.db.close()
+        await self.run(self.db.close)
 
     # -- a single export's checkpoint: its request, and its finished days ---------------------------
 
-    def meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM export_meta WHERE key = ?", (key,)).fetchone()
+    async def meta(self, key: str) -> str | None:
+        query = "SELECT value FROM export_meta WHERE key = ?"
+        row = await self.run(lambda: self.db.execute(query, (key,)).fetchone())
         return None if row is None else str(row[0])
 
-    def set_meta(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO export_meta (key, value) VALUES (?, ?)", (key, value))
+    async def set_meta(self, key: str, value: str) -> None:
+        statement = "INSERT OR REPLACE INTO export_meta (key, value) VALUES (?, ?)"
+        await self.run(self.db.execute, statement, (key, value))
 
-    def accounts(self) -> list[Account]:
+    async def accounts(self) -> list[Account]:
         """The accounts whose calls the file holds."""
         query = "SELECT DISTINCT container_id, tenant_id FROM calls WHERE container_id IS NOT NULL"
-        return [Account(c, int(t)) for c, t in self.db.execute(query)]
+        return await self.run(lambda: [Account(c, int(t)) for c, t in self.db.execute(query)])
 
-    def day_done(self, key: str) -> bool:
-        return self.db.execute("SELECT 1 FROM export_chunks WHERE start = ?", (key,)).fetchone() is not None
+    async def day_done(self, key: str) -> bool:
+        query = "SELECT 1 FROM export_chunks WHERE start = ?"
+        return await self.run(lambda: self.db.execute(query, (key,)).fetchone() is not None)
 
-    def mark_day(self, key: str, end: datetime) -> None:
-        self.db.execute("INSERT OR REPLACE INTO export_chunks (start, end_) VALUES (?, ?)", (key, end.isoformat()))
+    async def mark_day(self, key: str, end: datetime) -> None:
+        statement = "INSERT OR REPLACE INTO export_chunks (start, end_) VALUES (?, ?)"
+        await self.run(self.db.execute, statement, (key, end.isoformat()))
 
     # -- the Sink protocol -----------------------------------------------------------------------------
 
     async def upsert_calls(
         self, account: Account, calls: Sequence[CallSummary], *, seen: datetime | None = None
     ) -> Upserted:
+        return await self.run(self._upsert_calls, account, calls, seen or datetime.now(UTC))
+
+    def _upsert_calls(self, account: Account, calls: Sequence[CallSummary], seen: datetime) -> Upserted:
         uuids = list(dict.fromkeys(c.uuid for c in calls))
         with self._transaction():
             stored = [row for part in sql.batches(uuids) for row in self._among(sql.stored_calls, part)]
-            rows, upserted = sql.calls_to_write(account, calls, stored, seen or datetime.now(UTC))
+            rows, upserted = sql.calls_to_write(account, calls, stored, seen)
             self.db.executemany(sql.UPSERT_CALL, [_plain(r) for r in rows])
         return upserted
 
     async def save_details(self, batch: Sequence[CallDetails]) -> None:
+        await self.run(self._save_details, batch)
+
+    def _save_details(self, batch: Sequence[CallDetails]) -> None:
         with self._transaction():
             for details in batch:
                 rows = [_plain(sql.event_row(details.call.uuid, e)) for e in details.events]
@@ -115,32 +149,35 @@ class SqliteSink:
                 self.db.execute(sql.DETAILS_DONE, (details.call.uuid,))
 
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
-        self.db.execute(sql.UPSERT_RECORDING, _plain(sql.recording_row(call_uuid, rec)))
+        await self.run(self.db.execute, sql.UPSERT_RECORDING, _plain(sql.recording_row(call_uuid, rec)))
 
     async def calls_needing_details(self, account: Account, start: datetime, end: datetime) -> list[str]:
-        return [r[0] for r in self.db.execute(sql.NEEDING_DETAILS, _plain(sql.window(account, start, end)))]
+        params = _plain(sql.window(account, start, end))
+        return await self.run(lambda: [r[0] for r in self.db.execute(sql.NEEDING_DETAILS, params)])
 
     async def calls_needing_recordings(self, account: Account, start: datetime, end: datetime) -> list[tuple[str, str]]:
-        rows = self.db.execute(sql.NEEDING_RECORDINGS, _plain(sql.window(account, start, end)))
-        return [(r[0], r[1]) for r in rows]
+        params = _plain(sql.window(account, start, end))
+        return await self.run(lambda: [(r[0], r[1]) for r in self.db.execute(sql.NEEDING_RECORDINGS, params)])
 
     async def details_missing(self, uuids: Sequence[str]) -> list[str]:
-        return [r[0] for part in sql.batches(uuids) for r in self._among(sql.details_among, part)]
+        return await self.run(lambda: [r[0] for p in sql.batches(uuids) for r in self._among(sql.details_among, p)])
 
     async def recordings_missing(self, uuids: Sequence[str]) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for part in sql.batches(uuids) for r in self._among(sql.recordings_among, part)]
+        parts = sql.batches(uuids)
+        return await self.run(lambda: [(r[0], r[1]) for p in parts for r in self._among(sql.recordings_among, p)])
 
     def _among(self, statement: Any, uuids: Sequence[str]) -> list[tuple[Any, ...]]:
         return list(self.db.execute(statement(len(uuids)), tuple(uuids))) if uuids else []
 
     async def shard_done(self, key: str) -> bool:
-        return self.db.execute(sql.SHARD_DONE, (key,)).fetchone() is not None
+        return await self.run(lambda: self.db.execute(sql.SHARD_DONE, (key,)).fetchone() is not None)
 
     async def mark_shard(self, key: str, account: Account, start: datetime, end: datetime) -> None:
-        self.db.execute(sql.UPSERT_SHARD, _plain(sql.shard_row(key, account, start, end)))
+        await self.run(self.db.execute, sql.UPSERT_SHARD, _plain(sql.shard_row(key, account, start, end)))
 
     async def sync_state(self, account: Account) -> SyncState | None:
-        row = self.db.execute(sql.SYNC_STATE, (sql.sync_key(account),)).fetchone()
+        key = sql.sync_key(account)
+        row = await self.run(lambda: self.db.execute(sql.SYNC_STATE, (key,)).fetchone())
         if row is None:
             return None
         spec, base_url, watermark, holder = row
@@ -148,7 +185,7 @@ class SqliteSink:
 
     async def save_sync_state(self, account: Account, state: SyncState) -> None:
         row = sql.sync_row(account, state.base_url, state.spec, state.watermark, state.holder or "")
-        self.db.execute(sql.UPSERT_SYNC, _plain(row))
+        await self.run(self.db.execute, sql.UPSERT_SYNC, _plain(row))
 
     @asynccontextmanager
     async def hold(self, account: Account, holder: str) -> AsyncIterator[None]:
@@ -160,9 +197,10 @@ class SqliteSink:
     # -- reading back --------------------------------------------------------------------------------
 
     async def counts(self) -> _schema.Counts:
-        return _schema.Counts.from_row(self.db.execute(_schema.COUNTS_QUERY).fetchone())
+        return _schema.Counts.from_row(await self.run(lambda: self.db.execute(_schema.COUNTS_QUERY).fetchone()))
 
     def rows(self, query: str, params: Sequence[Any] = ()) -> Iterator[sqlite3.Row]:
+        """Rows of a query as they come; on the thread of ``run`` (``await sink.run(render, sink, ...)``)."""
         cursor = self.db.cursor()
         cursor.row_factory = sqlite3.Row
         yield from cursor.execute(query, params)
