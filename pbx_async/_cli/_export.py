@@ -130,6 +130,7 @@ def nothing_overwritten(path: Path, fmt: str, store: Path, recordings: Path | No
     # No state file beside it: an existing output was not written by an export, and a finished one
     # would replace it.
     written = (path, path.with_name(f"{path.stem}-events{path.suffix}")) if fmt in ("csv", "parquet") else (path,)
+    written = (*written, path.with_name(f"{path.stem}-journeys{path.suffix}"))  # with details
     for existing in written:
         if existing.exists():
             raise UsageError(

@@ -2,7 +2,9 @@
 
 Every call carries its account (``container_id``, ``tenant_id``) and when it
 was first seen and last changed; times are written in the run's UTC offset
-(the store keeps them in UTC).
+(the store keeps them in UTC). With details, each call's journey goes to a
+file beside the output (``journeys_path``): list-shaped fields as JSON
+objects in JSON lines, as JSON text in CSV and Parquet.
 """
 
 from __future__ import annotations
@@ -10,13 +12,21 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from .._errors import ValidationError
-from .sinks._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, EVENT_COLUMNS, FLAG_COLUMNS, SEEN_COLUMNS, kind_of
+from .sinks._schema import (
+    ACCOUNT_COLUMNS,
+    CALL_COLUMNS,
+    EVENT_COLUMNS,
+    FLAG_COLUMNS,
+    JOURNEY_NAMES,
+    SEEN_COLUMNS,
+    kind_of,
+)
 from .sinks._sqlite import SqliteSink
 
 FORMATS = ("sqlite", "jsonl", "csv", "parquet")
@@ -29,11 +39,18 @@ _CALLS_QUERY = (
     "FROM calls c LEFT JOIN recordings r ON r.call_uuid = c.uuid ORDER BY c.date, c.uuid"
 )
 _EVENTS_QUERY = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY call_uuid, date, uuid"  # noqa: S608
+_JOURNEYS_QUERY = f"SELECT {', '.join(JOURNEY_NAMES)} FROM journeys ORDER BY start, call_uuid"  # noqa: S608
+_JOURNEY_KINDS = {name: kind_of("journeys", name) for name in JOURNEY_NAMES}
 
 
 def events_path(out: Path) -> Path:
     """Where the second file (events) of a CSV or Parquet export goes: ``calls.csv`` -> ``calls-events.csv``."""
     return out.with_name(f"{out.stem}-events{out.suffix}")
+
+
+def journeys_path(out: Path) -> Path:
+    """Where the journeys of a file export go: ``calls.jsonl`` -> ``calls-journeys.jsonl``."""
+    return out.with_name(f"{out.stem}-journeys{out.suffix}")
 
 
 def _in(tz: timezone, text: str | None) -> str | None:
@@ -56,6 +73,23 @@ def _events(store: SqliteSink, tz: timezone) -> Iterator[dict[str, Any]]:
         yield {**row, "date": _in(tz, row["date"])}
 
 
+def _journeys(store: SqliteSink, tz: timezone, *, objects: bool) -> Iterator[dict[str, Any]]:
+    """Journey rows: start in the run's offset, flags as bools, JSON columns parsed when ``objects``."""
+    for row in store.rows(_JOURNEYS_QUERY):
+        journey = dict(row)
+        for name, kind in _JOURNEY_KINDS.items():
+            value = journey[name]
+            if value is None:
+                continue
+            if kind == "time":
+                journey[name] = _in(tz, value)
+            elif kind == "bool":
+                journey[name] = bool(value)
+            elif kind == "json" and objects:
+                journey[name] = json.loads(value)
+        yield journey
+
+
 def _events_of(store: SqliteSink, call_uuid: str, tz: timezone) -> list[dict[str, Any]]:
     query = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE call_uuid = ? ORDER BY date, uuid"  # noqa: S608
     events = []
@@ -75,8 +109,26 @@ def _replace(tmp: Path, out: Path) -> None:
 
 
 def render(store: SqliteSink, fmt: str, out: Path, *, details: bool, utc_offset: int = 0) -> list[Path]:
-    """Write the store's content to ``out`` (and a second file for events); returns the paths written."""
+    """Write the store's content to ``out`` (and, with details, files for events and journeys); returns the paths."""
     tz = timezone(timedelta(minutes=utc_offset))
+    written = _render(store, fmt, out, details, tz)
+    if details:
+        journeys = journeys_path(out)
+        if fmt == "jsonl":
+            tmp = journeys.with_name(journeys.name + ".tmp")
+            with tmp.open("w", encoding="utf-8") as fh:
+                for journey in _journeys(store, tz, objects=True):
+                    fh.write(json.dumps(journey, ensure_ascii=False) + "\n")
+            _replace(tmp, journeys)
+        elif fmt == "csv":
+            _write_csv(journeys, JOURNEY_NAMES, _journeys(store, tz, objects=False))
+        else:
+            _write_parquet(journeys, _journeys(store, tz, objects=False), _JOURNEY_KINDS)
+        written.append(journeys)
+    return written
+
+
+def _render(store: SqliteSink, fmt: str, out: Path, details: bool, tz: timezone) -> list[Path]:
     if fmt == "jsonl":
         tmp = out.with_name(out.name + ".tmp")
         with tmp.open("w", encoding="utf-8") as fh:
@@ -94,9 +146,12 @@ def render(store: SqliteSink, fmt: str, out: Path, *, details: bool, utc_offset:
             written.append(_write_csv(events_path(out), EVENT_COLUMNS, _events(store, tz)))
         return written
     if fmt == "parquet":
-        written = [_write_parquet(out, _calls(store, tz), calls=True)]
+        kinds = {name: kind_of("calls", name) for name in ROW_COLUMNS}
+        kinds |= {name: kind_of("recordings", name.removeprefix("recording_")) for name in RECORDING_COLUMNS}
+        written = [_write_parquet(out, _calls(store, tz), kinds)]
         if details:
-            written.append(_write_parquet(events_path(out), _events(store, tz), calls=False))
+            events = {name: kind_of("events", name) for name in EVENT_COLUMNS}
+            written.append(_write_parquet(events_path(out), _events(store, tz), events))
         return written
     raise ValueError(f"unknown format {fmt!r}")
 
@@ -131,16 +186,12 @@ def require_parquet() -> None:
         raise ImportError("Parquet output needs pyarrow: pip install 'pbx-async[parquet]'") from None
 
 
-def _write_parquet(out: Path, rows: Iterator[dict[str, Any]], *, calls: bool, batch: int = 10_000) -> Path:
+def _write_parquet(out: Path, rows: Iterator[dict[str, Any]], kinds: Mapping[str, str], batch: int = 10_000) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    arrow = {"int": pa.int64(), "bigint": pa.int64(), "bool": pa.bool_()}  # the rest (text, times, JSON) as text
-    if calls:
-        kinds = {name: kind_of("calls", name) for name in ROW_COLUMNS}
-        kinds |= {name: kind_of("recordings", name.removeprefix("recording_")) for name in RECORDING_COLUMNS}
-    else:
-        kinds = {name: kind_of("events", name) for name in EVENT_COLUMNS}
+    # The rest (text, times, JSON) as text.
+    arrow = {"int": pa.int64(), "bigint": pa.int64(), "bool": pa.bool_(), "real": pa.float64()}
     types = {name: arrow.get(kind, pa.string()) for name, kind in kinds.items()}
     schema = pa.schema(list(types.items()))
     tmp = out.with_name(out.name + ".tmp")

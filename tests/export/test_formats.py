@@ -43,7 +43,7 @@ async def test_json_lines_hold_each_call_once_with_typed_values_and_its_events(
     store: SqliteSink, tmp_path: Path
 ) -> None:
     out = tmp_path / "calls.jsonl"
-    assert render(store, "jsonl", out, details=True) == [out]
+    assert render(store, "jsonl", out, details=True) == [out, tmp_path / "calls-journeys.jsonl"]
     calls = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     truth = {c.uuid: c for c in SIM.truth_calls()}
     assert sorted(c["uuid"] for c in calls) == sorted(truth)
@@ -69,10 +69,16 @@ async def test_json_lines_without_details_have_no_events(store: SqliteSink, tmp_
     assert all("events" not in json.loads(line) for line in out.read_text(encoding="utf-8").splitlines())
 
 
-async def test_csv_is_two_files_with_headers(store: SqliteSink, tmp_path: Path) -> None:
+async def test_csv_is_a_file_of_calls_one_of_events_and_one_of_journeys_with_headers(
+    store: SqliteSink, tmp_path: Path
+) -> None:
     out = tmp_path / "calls.csv"
     out.write_text("an older export\n")  # replaced whole
-    assert render(store, "csv", out, details=True) == [out, tmp_path / "calls-events.csv"]
+    assert render(store, "csv", out, details=True) == [
+        out,
+        tmp_path / "calls-events.csv",
+        tmp_path / "calls-journeys.csv",
+    ]
     with out.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         assert reader.fieldnames == [*ROW_COLUMNS, *RECORDING_COLUMNS]

@@ -321,5 +321,5 @@ async def test_a_database_from_a_newer_version_is_refused(
     else:
         with psycopg.connect(url) as conn:
             conn.execute("UPDATE schema_version SET version = 99")
-    with pytest.raises(SinkError, match="schema version 99; this pbx-async knows up to 3: upgrade"):
+    with pytest.raises(SinkError, match=f"schema version 99; this pbx-async knows up to {_schema.VERSION}: upgrade"):
         await open_sink(url)

@@ -40,6 +40,8 @@ def _numbered(statement: str) -> str:
 
 _UPSERT_CALL = _numbered(sql.UPSERT_CALL)
 _UPSERT_EVENT = _numbered(sql.UPSERT_EVENT)
+_UPSERT_JOURNEY = _numbered(sql.UPSERT_JOURNEY)
+_STORED_EVENTS = _numbered(sql.STORED_EVENTS)
 _DETAILS_DONE = _numbered(sql.DETAILS_DONE)
 _UPSERT_RECORDING = _numbered(sql.UPSERT_RECORDING)
 _UPSERT_SHARD = _numbered(sql.UPSERT_SHARD)
@@ -119,8 +121,16 @@ class PostgresSink:
                 version = await self._conn.fetchval(_schema.VERSION_QUERY) or 0
                 for statement in _schema.upgrade(int(version), "postgresql", self._where):
                     await self._conn.execute(statement)
+                if 0 < int(version) < _schema.JOURNEYS_SINCE:
+                    await self._backfill_journeys()
 
         await self._run(migrate)
+
+    async def _backfill_journeys(self) -> None:
+        """Each call with details gets its journey, read from its stored events (in the migration's transaction)."""
+        for call in await self._conn.fetch(sql.STORED_CALLS):
+            events = await self._conn.fetch(_STORED_EVENTS, call[0])
+            await self._conn.execute(_UPSERT_JOURNEY, *sql.journey_values(sql.stored_details(tuple(call), events)))
 
     async def version(self) -> int:
         return int(await self._conn.fetchval(_schema.VERSION_QUERY))
@@ -162,11 +172,14 @@ class PostgresSink:
     async def save_details(self, batch: Sequence[CallDetails]) -> None:
         rows = sorted((sql.event_row(d.call.uuid, e) for d in batch for e in d.events), key=_key)
         uuids = sorted((d.call.uuid,) for d in batch)
+        journeys = sorted((sql.journey_values(d) for d in batch), key=_key)  # refreshed with their events
 
         async def write() -> None:
             async with self._conn.transaction():
                 if rows:
                     await self._conn.executemany(_UPSERT_EVENT, rows)
+                if journeys:
+                    await self._conn.executemany(_UPSERT_JOURNEY, journeys)
                 await self._conn.executemany(_DETAILS_DONE, uuids)
 
         await self._run(write)

@@ -20,19 +20,23 @@ order is time order and a window compares instants, never offset strings.
   (the table's name is older than the code's word, days; existing files keep it).
 - ``export_shards``: shards finished (closed windows only), by shard key.
 - ``export_syncs``: a sync's state per account: its request and watermark.
+- ``journeys`` (version 4): one row per call with details, what happened on it
+  (``pbx_async.journey_row``: list-shaped fields as JSON), written with the
+  call's events; older databases are backfilled from their stored events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import attrs
 
 from ..._errors import SinkError
+from ..._journey import JOURNEY_COLUMNS
 
 Dialect = Literal["sqlite", "postgresql"]
-Kind = Literal["text", "int", "bigint", "bool", "time", "json"]
+Kind = Literal["text", "int", "bigint", "bool", "time", "json", "real"]
 
 _TYPES: dict[Dialect, dict[Kind, str]] = {
     "sqlite": {
@@ -42,6 +46,7 @@ _TYPES: dict[Dialect, dict[Kind, str]] = {
         "bool": "INTEGER",
         "time": "TEXT",
         "json": "TEXT",
+        "real": "REAL",
     },
     "postgresql": {
         "text": "TEXT",
@@ -50,6 +55,7 @@ _TYPES: dict[Dialect, dict[Kind, str]] = {
         "bool": "BOOLEAN",
         "time": "TIMESTAMPTZ",
         "json": "JSONB",
+        "real": "DOUBLE PRECISION",
     },
 }
 
@@ -216,7 +222,16 @@ _V3 = (
     _SYNCS,
 )
 
-MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3)
+# Version 4: each call's journey, one row per call with details (the sinks backfill older databases).
+_JOURNEYS = CreateTable(
+    "journeys",
+    tuple(_c(name, cast(Kind, kind), not_null=name == "call_uuid") for name, kind in JOURNEY_COLUMNS),
+    ("call_uuid",),
+)
+_V4 = (_JOURNEYS, CreateIndex("journeys_by_start", "journeys", ("start",)))
+JOURNEYS_SINCE = 4  # a database migrated from an older version gets its journeys from its stored events
+
+MIGRATIONS: tuple[tuple[Step, ...], ...] = (_V1, _V2, _V3, _V4)
 VERSION = len(MIGRATIONS)
 VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
 VERSION_QUERY = "SELECT max(version) FROM schema_version"
@@ -227,6 +242,7 @@ SEEN_COLUMNS = ("first_seen", "last_changed")
 # What changes on the server after a call ended; a stored call whose values differ is "changed".
 MUTABLE = ("flagged", "severity", "notes", "transcription", "recorded")
 EVENT_COLUMNS = tuple(c.name for c in _EVENTS.columns)
+JOURNEY_NAMES = tuple(c.name for c in _JOURNEYS.columns)
 _KINDS = {
     (step.table, column.name): column.kind
     for steps in MIGRATIONS
@@ -238,7 +254,7 @@ FLAG_COLUMNS = tuple(c.name for c in _CALLS.columns if c.kind == "bool" and c.na
 
 
 def kind_of(table: str, column: str) -> Kind:
-    """The kind of a column of ``calls``, ``events`` or ``recordings`` (what a file format types it as)."""
+    """The kind of a column of ``calls``, ``events``, ``recordings`` or ``journeys`` (a file format types by it)."""
     return _KINDS[table, column]
 
 

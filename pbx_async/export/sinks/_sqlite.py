@@ -88,6 +88,14 @@ class SqliteSink:
                 version = 1  # written before the schema was versioned
             for statement in _schema.upgrade(int(version), "sqlite", str(self.path)):
                 self.db.execute(statement)
+            if 0 < int(version) < _schema.JOURNEYS_SINCE:
+                self._backfill_journeys()
+
+    def _backfill_journeys(self) -> None:
+        """Each call with details gets its journey, read from its stored events (in the migration's transaction)."""
+        for call in self.db.execute(sql.STORED_CALLS).fetchall():
+            details = sql.stored_details(call, self.db.execute(sql.STORED_EVENTS, (call[0],)).fetchall())
+            self.db.execute(sql.UPSERT_JOURNEY, _plain(sql.journey_values(details)))
 
     def _has_table(self, name: str) -> bool:
         query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
@@ -146,6 +154,7 @@ class SqliteSink:
             for details in batch:
                 rows = [_plain(sql.event_row(details.call.uuid, e)) for e in details.events]
                 self.db.executemany(sql.UPSERT_EVENT, rows)
+                self.db.execute(sql.UPSERT_JOURNEY, _plain(sql.journey_values(details)))  # refreshed with its events
                 self.db.execute(sql.DETAILS_DONE, (details.call.uuid,))
 
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:

@@ -12,11 +12,13 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..._records.calls import CallSummary
+from ..._journey import call_journey, journey_row
+from ..._records.calls import CallDetails, CallDirection, CallSummary
+from ..._records.event_types import event_class
 from ..._records.events import Event
 from ..._records.recordings import RecordingFile
 from ._protocol import Account, Upserted
-from ._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, MUTABLE, SEEN_COLUMNS, columns
+from ._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, JOURNEY_NAMES, MUTABLE, SEEN_COLUMNS, columns
 
 _TABLES = columns()
 BATCH = 500  # UUIDs a query names at most (a statement's placeholders are bounded)
@@ -86,6 +88,31 @@ def event_row(call_uuid: str, e: Event) -> tuple[Any, ...]:
     return (e.uuid, call_uuid, e.date, e.type_id, e.PURPOSE, e.data1, e.data2, e.data3, e.data4, fields)
 
 
+def journey_values(details: CallDetails) -> tuple[Any, ...]:
+    """The call's journey (``JOURNEY_NAMES``' order): what ``pbx_async.journey_row`` says of its events."""
+    row = journey_row(call_journey(details))
+    return tuple(row[name] for name in JOURNEY_NAMES)
+
+
+def _moment(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def stored_details(call: Sequence[Any], events: Iterable[Sequence[Any]]) -> CallDetails:
+    """A call's details rebuilt from its stored rows (``STORED_CALLS``, ``STORED_EVENTS``), for a backfill.
+
+    The journey reads the summary's UUID, date and direction only, and the events' raw fields.
+    """
+    uuid, date, direction = call
+    timeline = tuple(
+        event_class(int(type_id))(uuid=e_uuid, date=_moment(e_date), type_id=int(type_id), data1=d1, data2=d2,
+                                  data3=d3, data4=d4)
+        for e_uuid, e_date, type_id, d1, d2, d3, d4 in events
+    )  # fmt: skip
+    summary = CallSummary(uuid=uuid, date=_moment(date), direction=CallDirection[str(direction).upper()])
+    return CallDetails(summary, tuple(sorted(timeline, key=lambda e: e.date)))
+
+
 def recording_row(call_uuid: str, rec: RecordingFile) -> tuple[Any, ...]:
     return (call_uuid, str(rec.path), rec.size, rec.sha256)
 
@@ -143,6 +170,11 @@ UPSERT_CALL = (
     + ", first_seen = coalesce(calls.first_seen, excluded.first_seen)"
 )
 UPSERT_EVENT = _upsert("events")
+UPSERT_JOURNEY = _upsert("journeys")
+STORED_CALLS = "SELECT uuid, date, direction FROM calls WHERE details_done ORDER BY uuid"
+STORED_EVENTS = (
+    "SELECT uuid, date, type_id, data1, data2, data3, data4 FROM events WHERE call_uuid = ? ORDER BY date, uuid"
+)
 DETAILS_DONE = "UPDATE calls SET details_done = TRUE WHERE uuid = ?"
 UPSERT_RECORDING = _upsert("recordings")
 UPSERT_SHARD = _upsert("export_shards")
