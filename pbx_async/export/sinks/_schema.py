@@ -243,7 +243,7 @@ SEEN_COLUMNS = ("first_seen", "last_changed")
 MUTABLE = ("flagged", "severity", "notes", "transcription", "recorded")
 EVENT_COLUMNS = tuple(c.name for c in _EVENTS.columns)
 JOURNEY_NAMES = tuple(c.name for c in _JOURNEYS.columns)
-_KINDS = {
+_KINDS: dict[tuple[str, str], Kind] = {
     (step.table, column.name): column.kind
     for steps in MIGRATIONS
     for step in steps

@@ -14,7 +14,7 @@ limiter of one per sink, so the connection is used by one thread at a time.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,7 +197,7 @@ class SqliteSink:
         await self.run(self.db.execute, sql.UPSERT_SYNC, _plain(row))
 
     @asynccontextmanager
-    async def hold(self, account: Account, holder: str) -> AsyncIterator[None]:
+    async def hold(self, account: Account, holder: str) -> AsyncGenerator[None, None]:
         """A lock file beside the database, one per account: syncs of other accounts run beside it."""
         name = f"{self.path.name}.{account.container_id}-{account.tenant_id}.lock"
         with OutputLock(self.path.with_name(name), f"{self.path} for account {sql.sync_key(account)}"):

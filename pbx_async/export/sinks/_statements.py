@@ -67,7 +67,9 @@ def calls_to_write(
     """
     known = {row[0]: row for row in stored}
     latest = {call.uuid: call for call in calls}  # a call listed twice in a batch is written once
-    rows, new, changed = [], [], []
+    rows: list[tuple[Any, ...]] = []
+    new: list[str] = []
+    changed: list[str] = []
     for uuid, call in latest.items():
         row = known.get(uuid)
         if row is None:
