@@ -4,7 +4,7 @@ For SQLite and PostgreSQL (a ``journeys`` table) and beside JSON lines, CSV
 and Parquet (``OUT-journeys.*``): each row equals
 ``journey_row(call_journey(sim.truth_details(uuid)))``. A sync that fetches a
 call's events again writes its journey again; a file from before journeys
-(schema version 3) migrates and gets them from its stored events.
+(schema version 3), SQLite or PostgreSQL, migrates and gets them from its stored events.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ import pytest
 
 from pbx_async import PbxSession
 from pbx_async._journey import JOURNEY_COLUMNS, JOURNEY_JSON_COLUMNS, call_journey, journey_row
-from pbx_async.export import SyncSpec, run_sync
+from pbx_async.export import SyncSpec, open_sink, run_sync
 from pbx_async.export.sinks import _schema
+from pbx_async.export.sinks._postgres import PostgresSink
 from pbx_async.export.sinks._sqlite import SqliteSink
 from pbx_async.testing import Simulator, serve
 
@@ -160,17 +161,29 @@ async def test_a_sync_fetching_a_calls_events_again_writes_its_journey_again(
     assert read_journeys(kind, where) == expected(sim)
 
 
-async def test_a_file_from_before_journeys_migrates_and_gets_them_from_its_events(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_a_database_from_before_journeys_migrates_and_gets_them_from_its_events(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     sim = Simulator(calls=120, days=3, seed=10)
-    out = tmp_path / "calls.sqlite"
+    spec, where = _spec(kind, tmp_path, request)
     async with serve(sim) as base_url, PbxSession(sim.auth, sim.container_id, base_url=base_url) as session:
-        await run_sync(session, SyncSpec(out=out, since=SINCE, details=True), now=sim.now)
-    with sqlite3.connect(out) as db:  # as version 3 wrote it: no journeys table
-        db.execute("DROP TABLE journeys")
-        db.execute("UPDATE schema_version SET version = 3")
-    sink = await SqliteSink.open(out)
+        await run_sync(session, spec, now=sim.now)
+    downgrade = ["DROP TABLE journeys", "UPDATE schema_version SET version = 3"]  # as version 3 wrote it
+    if kind == "sqlite":
+        with sqlite3.connect(where) as db:
+            for statement in downgrade:
+                db.execute(statement)
+    else:
+        import psycopg
+
+        with psycopg.connect(str(where)) as conn:
+            for statement in downgrade:
+                conn.execute(statement.encode())
+    sink = await open_sink(f"sqlite:///{where}" if kind == "sqlite" else str(where))
     try:
+        assert isinstance(sink, SqliteSink | PostgresSink)
         assert await sink.version() == _schema.VERSION == _schema.JOURNEYS_SINCE
     finally:
         await sink.close()
-    assert read_journeys("sqlite", out) == expected(sim)
+    assert read_journeys(kind, where) == expected(sim)
