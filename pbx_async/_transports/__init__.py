@@ -3,7 +3,8 @@
 httpx stays the interface (injectable clients, respx in tests); what moves the
 bytes is picked for speed: on asyncio, aiohttp, whose connection pool costs the
 same per request at 8 or 128 connections; on Trio, where aiohttp cannot run,
-httpx's own transport.
+a lean HTTP/1.1 client on anyio for JSON requests and httpx's pools, sharded,
+for the rest (see anyio_http for the figures).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 
 import httpcore
 import httpx
+
+from .anyio_http import AnyioTransport
 
 
 class Headers(Protocol):
@@ -55,21 +58,23 @@ def default_client(
     has patched httpx, requests go through httpx's own transport, where it sees them.
     """
     proxy = proxy if proxy is not None else env_proxy(base_url)
+    mocked = _mocked()
     transport: httpx.AsyncBaseTransport | None = None
-    if _on_asyncio() and not _mocked():
+    direct: DirectTransport | None = None
+    if _on_asyncio() and not mocked:
         try:
             from .aiohttp import AiohttpTransport  # asyncio only: not imported on Trio
         except ImportError:  # pragma: no cover - aiohttp is a dependency, but keep working without it
             pass
         else:
-            transport = AiohttpTransport(proxy=proxy)
+            transport = direct = AiohttpTransport(proxy=proxy)
     if transport is None:
-        # No cap on connections here: the session's limiter bounds requests in flight, and a
-        # call may widen it past max_concurrency (a pool sized to it would quietly narrow it).
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=max(max_concurrency, 64))
-        transport = httpx.AsyncHTTPTransport(limits=limits, proxy=proxy)
-    client = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
-    return client, transport if isinstance(transport, DirectTransport) else None
+        # On Trio (or while httpx is patched): httpx's pools, sharded, with no cap on connections
+        # (the session's limiter bounds requests in flight, and a call may widen it past
+        # max_concurrency); JSON requests over the lean client unless a proxy or a mock must see them.
+        anyio_transport = AnyioTransport(proxy=proxy, keepalive=max(max_concurrency, 64))
+        transport, direct = anyio_transport, anyio_transport if proxy is None and not mocked else None
+    return httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False), direct
 
 
 def env_proxy(url: str) -> str | None:

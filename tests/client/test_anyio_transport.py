@@ -1,0 +1,201 @@
+"""The lean HTTP/1.1 client on anyio (the JSON path on Trio), and the width of a call on either loop."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from pbx_async import NetworkError, PbxSession, RetryPolicy
+from pbx_async._transports.anyio_http import AnyioTransport
+
+from ..conftest import CONTAINER, KEY, details_reply, event_row
+
+pytestmark = pytest.mark.anyio
+TIMEOUT = httpx.Timeout(5.0)
+
+
+class Served:
+    """What the server saw: requests, connections, and the most requests it held at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: list[bytes] = []
+        self.connections = self.now = self.peak = self.hold = 0
+
+
+@contextmanager
+def server(answer: Callable[[bytes, bytes], bytes | None], hold: int = 0) -> Iterator[tuple[str, Served]]:
+    """A threaded HTTP/1.1 server: ``answer(head, body)`` gives the raw reply (None: close without one).
+
+    With ``hold``, each request waits until ``hold`` are in flight (or a second has passed), so the
+    most it sees at once is what the client allows, however the threads are scheduled.
+    """
+    served = Served()
+    served.hold = hold
+    crowd = threading.Condition(served.lock)
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            with served.lock:
+                served.connections += 1
+            while True:
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    head += line
+                length = next(
+                    (int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")), 0
+                )
+                body = self.rfile.read(length)
+                with crowd:
+                    served.requests.append(head + body)
+                    served.now += 1
+                    served.peak = max(served.peak, served.now)
+                    crowd.notify_all()
+                    crowd.wait_for(lambda: served.now >= served.hold, timeout=1.0)
+                    time.sleep(0.01)  # all of the crowd is counted before any leaves
+                with crowd:
+                    served.now -= 1
+                reply = answer(head, body)
+                if reply is None:
+                    return
+                self.wfile.write(reply)
+                if b"connection: close" in reply.lower():
+                    return
+
+    class Server(socketserver.ThreadingTCPServer):
+        allow_reuse_address, request_queue_size = True, 256
+
+    tcp = Server(("127.0.0.1", 0), Handler)
+    tcp.daemon_threads = True
+    threading.Thread(target=tcp.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{tcp.server_address[1]}/", served
+    finally:
+        tcp.shutdown()
+        tcp.server_close()
+
+
+def reply(body: bytes, *headers: str, status: str = "200 OK", length: bool = True) -> bytes:
+    lines = [f"HTTP/1.1 {status}", *([f"Content-Length: {len(body)}"] if length else []), *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def chunked(body: bytes) -> bytes:
+    pieces = [body[i : i + 7] for i in range(0, len(body), 7)]
+    framed = b"".join(f"{len(p):x};ext=1\r\n".encode() + p + b"\r\n" for p in pieces) + b"0\r\nTrailer: x\r\n\r\n"
+    return reply(framed, "Transfer-Encoding: chunked", length=False)
+
+
+async def exchange(transport: AnyioTransport, url: str, **options: Any) -> tuple[int, Any, bytes]:
+    method = options.pop("method", "GET")
+    return await transport.exchange(
+        method, url, options.get("params"), options.get("form"), {"User-Agent": "t"}, TIMEOUT, 10**6, "test"
+    )
+
+
+async def test_a_call_may_run_wider_than_the_session_on_either_loop() -> None:
+    body = json.dumps(details_reply("c1", [event_row("e1", 1, "2026-11-02 09:15:03")])).encode()
+    with server(lambda head, _: reply(body), hold=12) as (base_url, served):
+        async with PbxSession(KEY, CONTAINER, base_url=base_url, max_concurrency=2) as session:
+            async with session.iter_call_details([f"c{i}" for i in range(36)], concurrency=12) as results:
+                assert len([d async for d in results]) == 36
+            assert served.peak == 12  # the call's width, past the session's 2
+            served.peak, served.hold = 0, 2
+            async with session.iter_call_details([f"c{i}" for i in range(6)]) as results:
+                assert len([d async for d in results]) == 6
+            assert served.peak == 2  # and back to the session's own
+
+
+async def test_the_lean_client_reads_every_framing_and_keeps_its_connection() -> None:
+    text = b'{"a": "' + b"x" * 100 + b'"}'
+    replies = {
+        b"/length": reply(text),
+        b"/chunked": chunked(text),
+        b"/gzip": reply(gzip.compress(text), "Content-Encoding: gzip"),
+        b"/interim": b"HTTP/1.1 100 Continue\r\n\r\n" + reply(text),
+        b"/empty": reply(b"", status="204 No Content"),
+    }
+
+    def answer(head: bytes, _: bytes) -> bytes | None:
+        return replies[head.split(b" ")[1].split(b"?")[0]]
+
+    transport = AnyioTransport()
+    with server(answer) as (base_url, served):
+        for path in ("length", "chunked", "gzip", "interim", "length"):
+            status, _, content = await exchange(transport, base_url + path, params={"k": "a b&c"})
+            assert (status, content) == (200, text)
+        assert (await exchange(transport, base_url + "empty"))[::2] == (204, b"")
+        assert served.connections == 1  # one connection, kept alive throughout
+        assert served.requests[0].startswith(b"GET /length?k=a+b%26c HTTP/1.1\r\n")
+        assert b"\r\nHost: 127.0.0.1:" in served.requests[0]
+    await transport.aclose()
+
+
+async def test_a_body_read_to_the_close_and_a_closed_idle_connection() -> None:
+    text = b'{"read": "to the end"}'
+    calls = {"n": 0}
+
+    def answer(head: bytes, _: bytes) -> bytes | None:
+        calls["n"] += 1
+        if b"/close" in head:
+            return reply(text, "Connection: close", length=False)
+        return reply(text, "Connection: close")  # answers, then closes: the idle connection goes stale
+
+    transport = AnyioTransport()
+    with server(answer) as (base_url, served):
+        assert (await exchange(transport, base_url + "close"))[2] == text
+        for _ in range(3):
+            assert (await exchange(transport, base_url + "again"))[2] == text
+        assert served.connections == 4  # nothing sent on a connection the server had closed
+    await transport.aclose()
+
+
+async def test_a_form_post_is_sent_whole() -> None:
+    with server(lambda head, body: reply(body)) as (base_url, served):
+        transport = AnyioTransport()
+        _, _, content = await exchange(transport, base_url + "notes", method="POST", form={"n": "é & +"})
+        await transport.aclose()
+    assert content == b"n=%C3%A9+%26+%2B"
+    assert b"Content-Type: application/x-www-form-urlencoded" in served.requests[0]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"garbage\r\n\r\n", reply(b"{}").replace(b"Content-Length: 2", b"Content-Length: x"), None],
+    ids=["not-http", "bad-length", "no-reply"],
+)
+async def test_a_broken_reply_is_an_httpx_protocol_error(bad: bytes | None) -> None:
+    transport = AnyioTransport()
+    with server(lambda head, _: bad) as (base_url, served):
+        with pytest.raises(httpx.RemoteProtocolError):
+            await exchange(transport, base_url + "x")
+    await transport.aclose()
+    assert len(served.requests) == 1  # a fresh connection that failed is not tried again here
+
+
+async def test_a_refused_connection_is_never_sent() -> None:
+    transport = AnyioTransport()
+    with pytest.raises(httpx.ConnectError):
+        await exchange(transport, "http://127.0.0.1:1/x")
+    await transport.aclose()
+
+
+async def test_session_errors_on_either_loop_are_network_errors() -> None:
+    with server(lambda head, _: b"garbage\r\n\r\n") as (base_url, served):
+        policy = RetryPolicy(max_attempts=2, initial_backoff=0.01, max_backoff=0.01)
+        async with PbxSession(KEY, CONTAINER, base_url=base_url, retry=policy) as session:
+            with pytest.raises(NetworkError):
+                await session.get_call_details("c1")
+    assert len(served.requests) >= 2  # retried
