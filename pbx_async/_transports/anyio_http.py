@@ -277,7 +277,7 @@ class AnyioTransport(httpx.AsyncBaseTransport):
             with anyio.fail_after(timeouts.connect):
                 if origin.tls:
                     if self._ssl is None:
-                        self._ssl = httpx.create_ssl_context(trust_env=False)
+                        self._ssl = httpx.create_ssl_context()  # certifi, or SSL_CERT_FILE/DIR, as httpx's transport
                     stream: ByteStream = await anyio.connect_tcp(
                         origin.host, origin.port, ssl_context=self._ssl, tls_standard_compatible=False
                     )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import socketserver
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +36,9 @@ class Served:
 
 
 @contextmanager
-def server(answer: Callable[[bytes, bytes], bytes | None], hold: int = 0) -> Iterator[tuple[str, Served]]:
+def server(
+    answer: Callable[[bytes, bytes], bytes | None], hold: int = 0, tls: ssl.SSLContext | None = None
+) -> Iterator[tuple[str, Served]]:
     """A threaded HTTP/1.1 server: ``answer(head, body)`` gives the raw reply (None: close without one).
 
     With ``hold``, each request waits until ``hold`` are in flight (or a second has passed), so the
@@ -77,11 +82,15 @@ def server(answer: Callable[[bytes, bytes], bytes | None], hold: int = 0) -> Ite
     class Server(socketserver.ThreadingTCPServer):
         allow_reuse_address, request_queue_size = True, 256
 
+        def get_request(self) -> tuple[Any, Any]:
+            sock, address = super().get_request()
+            return (tls.wrap_socket(sock, server_side=True) if tls else sock), address
+
     tcp = Server(("127.0.0.1", 0), Handler)
     tcp.daemon_threads = True
     threading.Thread(target=tcp.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{tcp.server_address[1]}/", served
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{tcp.server_address[1]}/", served
     finally:
         tcp.shutdown()
         tcp.server_close()
@@ -199,3 +208,40 @@ async def test_session_errors_on_either_loop_are_network_errors() -> None:
             with pytest.raises(NetworkError):
                 await session.get_call_details("c1")
     assert len(served.requests) >= 2  # retried
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (made with the openssl command) and its key."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("needs the openssl command")
+    try:
+        subprocess.run(
+            [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("the openssl command could not make a certificate")
+    return cert, key
+
+
+async def test_tls_is_verified_and_spoken(certificate: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    with server(lambda head, _: reply(b'{"tls": 1}'), tls=context) as (base_url, served):
+        untrusting = AnyioTransport()
+        with pytest.raises(httpx.ConnectError):  # an unknown issuer is refused, before anything is sent
+            await exchange(untrusting, base_url + "x")
+        await untrusting.aclose()
+        assert not served.requests
+        monkeypatch.setenv("SSL_CERT_FILE", cert)  # as httpx's own transport, the environment may name a CA
+        transport = AnyioTransport()
+        for _ in range(2):
+            assert (await exchange(transport, base_url + "x"))[::2] == (200, b'{"tls": 1}')
+        await transport.aclose()
+    assert (len(served.requests), served.connections) == (2, 1)  # one TLS connection, kept alive
