@@ -68,8 +68,19 @@ class SqliteSink:
 
     @classmethod
     async def open(cls, path: Path) -> SqliteSink:
-        """Connect and migrate on a worker thread."""
-        return await anyio.to_thread.run_sync(cls, path)
+        """Connect and migrate on a worker thread; cancelled meanwhile, the connection is closed."""
+        opened: list[SqliteSink] = []
+
+        def connect() -> SqliteSink:
+            opened.append(cls(path))
+            return opened[0]
+
+        try:
+            return await anyio.to_thread.run_sync(connect)
+        except BaseException:
+            for sink in opened:  # the thread finished, then the cancellation came: nobody else holds it
+                sink.db.close()
+            raise
 
     async def run(self, function: Callable[..., _T], *args: Any) -> _T:
         """``function(*args)`` on a worker thread, the only one using the connection meanwhile."""
@@ -105,7 +116,8 @@ class SqliteSink:
         return await self.run(lambda: int(self.db.execute(_schema.VERSION_QUERY).fetchone()[0]))
 
     async def close(self) -> None:
-        await self.run(self.db.close)
+        with anyio.CancelScope(shield=True):  # closing is cleanup: it runs in a cancelled scope too
+            await self.run(self.db.close)
 
     # -- a single export's checkpoint: its request, and its finished days ---------------------------
 
