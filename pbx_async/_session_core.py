@@ -16,6 +16,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+import anyio
 import httpx
 
 from . import _config as config
@@ -171,7 +172,9 @@ class SessionCore:
         self._requester = None
         client, self._client = self._client, None
         if client is not None:
-            await client.aclose()
+            # The close must finish even when the block is left by cancellation, or sockets leak.
+            with anyio.CancelScope(shield=True):
+                await client.aclose()
 
     @property
     def retry_counts(self) -> dict[str, int]:
