@@ -10,6 +10,7 @@
 Records are frozen attrs classes; every error is a ``PbxError``.
 """
 
+from ._adaptive import ConcurrencyStats, LimitChange
 from ._config import ApiPaths
 from ._errors import (
     ApiError,
@@ -56,12 +57,14 @@ __all__ = [  # pyright: ignore[reportUnsupportedDunderAll] - the event names com
     "CallNotFoundError",
     "CallPage",
     "CallSummary",
+    "ConcurrencyStats",
     "FailedCall",
     "FanOut",
     "Hooks",
     "InternalApp",
     "InvalidContainerError",
     "IvrEventType",
+    "LimitChange",
     "NetworkError",
     "PageIterator",
     "PaginationDriftError",

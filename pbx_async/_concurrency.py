@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar, cast
+from typing import Literal, TypeVar, cast
 
 import anyio
 
+from ._adaptive import AutoLimit, ConcurrencyStats
+
 T = TypeVar("T")
 K = TypeVar("K")
+
+
+Width = int | Literal["auto"]
 
 
 class Limiter:
@@ -17,24 +22,45 @@ class Limiter:
     anyio's ``CapacityLimiter`` can be resized but yields to the event loop on
     every acquire; at thousands of requests a second that extra loop turn per
     request shows, so this takes the fast path when a permit is free.
+
+    With ``"auto"`` (the session's base, or a call widening it so) the size
+    follows an ``AutoLimit`` fed by ``observe``; under it a ``Retry-After``
+    pauses every sender at once (``pause``).
     """
 
-    def __init__(self, total: int) -> None:
-        self._permits = anyio.Semaphore(total, fast_acquire=True)
-        self._base = self._total = total
+    def __init__(self, total: Width) -> None:
+        self._auto = AutoLimit() if total == "auto" else None
+        self._base: int | None = None if total == "auto" else total
+        self._total: int = self._auto.limit if self._auto is not None else self._base or 1
+        self._permits = anyio.Semaphore(self._total, fast_acquire=True)
         self._debt = 0  # permits to swallow on release after a shrink
-        self._widths: list[int] = []  # calls running with a width of their own
+        self._widths: list[Width] = []  # calls running with a width of their own
+        self.watching = self._base is None  # whether replies feed the adaptive limit
+        self.in_flight = 0
+        self._resume_at = 0.0  # no new request starts before this (a Retry-After)
+        self.pauses, self.paused_seconds = 0, 0.0
 
-    def widen(self, width: int) -> Callable[[], None]:
-        """Let one call run ``width`` requests at once, past the base size if asked; returns the undo."""
+    def widen(self, width: Width) -> Callable[[], None]:
+        """Let one call run ``width`` requests at once (or adaptively), past the base size; returns the undo."""
         self._widths.append(width)
-        self.resize(max([self._base, *self._widths]))
+        if width == "auto" and self._auto is None:
+            self._auto = AutoLimit()  # learned once, kept for the session's later calls
+        self._fit()
 
         def narrow() -> None:
             self._widths.remove(width)
-            self.resize(max([self._base, *self._widths]))
+            self._fit()
 
         return narrow
+
+    def _fit(self) -> None:
+        self.watching = self._base is None or "auto" in self._widths
+        sizes = [w for w in self._widths if isinstance(w, int)]
+        if self._base is not None:
+            sizes.append(self._base)
+        if self.watching and self._auto is not None:
+            sizes.append(self._auto.limit)
+        self.resize(max(sizes))
 
     @property
     def total(self) -> int:
@@ -55,10 +81,59 @@ class Limiter:
         for _ in range(grow - paid):
             self._permits.release()
 
+    # -- the adaptive part ----------------------------------------------------------------------
+
+    def observe(self, started: float, *, throttled: bool, ok: bool) -> None:
+        """A reply to a request that held a permit from ``started``: fed to the adaptive limit."""
+        auto = self._auto
+        if auto is None:
+            return
+        now = anyio.current_time()
+        if auto.reply(now, now - started, throttled=throttled, in_flight=self.in_flight + 1, ok=ok):
+            self._fit()
+
+    def pause(self, seconds: float) -> None:
+        """No request of this session starts for ``seconds`` (those in flight go on): one server's
+        ``Retry-After`` holds every sender, not just the one that heard it."""
+        now = anyio.current_time()
+        resume = now + seconds
+        if resume > self._resume_at:
+            self.pauses += self._resume_at <= now  # a new pause, not one made longer
+            self.paused_seconds += resume - max(self._resume_at, now)
+            self._resume_at = resume
+            if self._auto is not None:
+                self._auto.note_pause(resume)
+
+    def stats(self) -> ConcurrencyStats:
+        auto = self._auto
+        return ConcurrencyStats(
+            limit=self._total,
+            auto=self.watching,
+            ceiling=auto.ceiling if auto is not None and self.watching else None,
+            history=tuple(auto.history) if auto is not None else (),
+            throttled=auto.throttled if auto is not None else 0,
+            replies=auto.replies if auto is not None else 0,
+            pauses=self.pauses,
+            paused_seconds=round(self.paused_seconds, 3),
+        )
+
+    # -- acquiring --------------------------------------------------------------------------------
+
     async def __aenter__(self) -> None:
-        await self._permits.acquire()
+        while True:
+            while self._resume_at > anyio.current_time():  # noqa: ASYNC110 - a Retry-After holds every sender
+                await anyio.sleep_until(self._resume_at)  # (and may be extended while it waits)
+            await self._permits.acquire()
+            if self._resume_at <= anyio.current_time():
+                break
+            self._release()  # a pause began while it queued for the permit: it waits the pause out too
+        self.in_flight += 1
 
     async def __aexit__(self, *exc_info: object) -> None:
+        self.in_flight -= 1
+        self._release()
+
+    def _release(self) -> None:
         if self._debt:
             self._debt -= 1
         else:

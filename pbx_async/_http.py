@@ -13,7 +13,7 @@ import math
 import platform
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 from urllib.parse import urlencode
 
 import anyio
@@ -37,8 +37,10 @@ from ._wire import replies
 
 log = logging.getLogger(LOGGER_NAME)
 T = TypeVar("T")
+FromBytes = Callable[[bytes], Any]  # a parser's fast path (replies.Parser.from_bytes): records, or None
 
 ERROR_BODY_LIMIT = 64 * 1024  # an error reply worth reading is short
+_THROTTLED = frozenset({429, 503})  # the server asks for less: an adaptive limit cuts
 MIN_BODY_RATE = 32 * 1024  # bytes/s a streamed body must average (a recording plays at 16 KB/s)
 USER_AGENT = f"pbx-async/{__version__} Python/{platform.python_version()} httpx/{httpx.__version__}"
 
@@ -160,6 +162,8 @@ class Requester:
                             follow_redirects=False,
                         ) as response:
                             reply = StreamReply(response)
+                            if self.limiter.watching and reply.status in _THROTTLED:
+                                self.limiter.observe(anyio.current_time(), throttled=True, ok=False)
                             length = response.headers.get("content-length", "")
                             scope.deadline += int(length) / MIN_BODY_RATE if length.isdigit() else 0
                             if self._hooks.on_response is not None:
@@ -200,7 +204,7 @@ class Requester:
     ) -> T:
         url = self._base_url + path
         # A parser may read a common reply straight from its bytes (``replies.Parser.from_bytes``).
-        fast: Callable[[bytes], Any] | None = getattr(parse, "from_bytes", None)
+        fast: FromBytes | None = getattr(parse, "from_bytes", None)
         reply = await self._retrying(
             what, method, lambda limit: self._json_attempt(what, method, url, fields, limit, fast)
         )
@@ -213,13 +217,7 @@ class Requester:
         raise error  # outside the except block: nothing of the reply hangs on its __context__
 
     async def _json_attempt(
-        self,
-        what: str,
-        method: str,
-        url: str,
-        fields: Mapping[str, str],
-        limit: float,
-        fast: Callable[[bytes], Any] | None = None,
+        self, what: str, method: str, url: str, fields: Mapping[str, str], limit: float, fast: FromBytes | None = None
     ) -> Any:
         params, form = (fields, None) if method == "GET" else (None, fields)
         failure: AttemptFailed | None = None
@@ -227,7 +225,9 @@ class Requester:
         hooks = self._hooks
         if hooks.on_request is not None:
             hooks.on_request(self._request_info(what, method, url, fields))
-        async with self.limiter:
+        limiter = self.limiter
+        async with limiter:
+            started = anyio.current_time()
             log.debug("%s: %s %s", what, method, self.clean(url))
             try:
                 with anyio.fail_after(limit):
@@ -236,6 +236,9 @@ class Requester:
                 failure = failures.network_failure(what, exc, self.clean)
             except TimeoutError:
                 failure = failures.deadline_passed(what, self._deadline)
+        if limiter.watching:  # an adaptive limit learns from every reply (see _adaptive)
+            status = sent[0] if sent is not None else 0
+            limiter.observe(started, throttled=status in _THROTTLED, ok=200 <= status < 300)
         if failure is not None:
             failure.error.request = self._request_info(what, method, url, fields)
             raise failure
@@ -310,7 +313,7 @@ class Requester:
             return response.status_code, response.headers, content
 
     def _interpret(
-        self, what: str, status: int, headers: Headers, content: bytes, fast: Callable[[bytes], Any] | None = None
+        self, what: str, status: int, headers: Headers, content: bytes, fast: FromBytes | None = None
     ) -> Any:
         failures.check_status(what, status, headers)
         if fast is not None and 200 <= status < 300:
@@ -351,6 +354,8 @@ class Requester:
                 error, rule, cause, retry_after = exc, rules.FINAL, "", None
             if deadline is None:
                 deadline = anyio.current_time() + policy.max_elapsed
+            if retry_after is not None and self.limiter.watching and rule in (rules.RATE_LIMITED, rules.SERVER_FAILED):
+                self.limiter.pause(min(retry_after, policy.max_backoff))  # every sender waits, not this one alone
             may_retry = rule.allows(method)
             delay = policy.backoff(number, retry_after)
             if (
@@ -366,13 +371,8 @@ class Requester:
             await anyio.sleep(delay)
 
 
-class _Parsed:
-    """A reply already turned into records on the fast path (beside decoded JSON, which is any value)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: object) -> None:
-        self.value = value
+class _Parsed(NamedTuple):
+    value: object  # a reply already turned into records on the fast path (decoded JSON is any value)
 
 
 def _deadline_of(timeout: httpx.Timeout) -> float | None:

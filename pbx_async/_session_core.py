@@ -14,13 +14,15 @@ from collections import Counter
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from datetime import date, datetime
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 import anyio
 import httpx
 
 from . import _config as config
 from . import _validation as check
+from ._adaptive import MAXIMUM as AUTO_MAXIMUM
+from ._adaptive import ConcurrencyStats
 from ._concurrency import Limiter
 from ._config import DEFAULT_BASE_URL, ApiPaths, settings_from_env
 from ._errors import ValidationError
@@ -35,6 +37,7 @@ from ._transports import default_client
 from ._wire import params as wire
 
 DateLike = date | datetime
+Concurrency = int | Literal["auto"]  # requests in flight, or "auto": the limit finds the server's
 StrPath = str | os.PathLike[str]
 K = TypeVar("K", bound="str | CallSummary | RecordingRef")
 R = TypeVar("R")
@@ -52,7 +55,7 @@ class SessionCore:
         base_url: str = DEFAULT_BASE_URL,
         utc_offset: int = 0,
         timeout: float | httpx.Timeout = 30.0,
-        max_concurrency: int = 8,
+        max_concurrency: Concurrency = 8,
         max_reply_bytes: int = config.MAX_REPLY_BYTES,
         retry: RetryPolicy | None = None,
         paths: ApiPaths | None = None,
@@ -68,7 +71,7 @@ class SessionCore:
         self.tenant_id = check.tenant_id(tenant_id)
         self.base_url = check.base_url(base_url)
         self.utc_offset = check.utc_offset(utc_offset)
-        self.max_concurrency = check.positive_int("max_concurrency", max_concurrency, maximum=config.MAX_CONCURRENCY)
+        self.max_concurrency = check.concurrency("max_concurrency", max_concurrency, maximum=config.MAX_CONCURRENCY)
         self.max_reply_bytes = check.positive_int("max_reply_bytes", max_reply_bytes, maximum=2**40)
         if not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(check.positive_number("timeout", timeout))
@@ -143,7 +146,7 @@ class SessionCore:
         install_log_filter()
         client, direct = self._given_client, None
         if client is None:
-            client, direct = default_client(self.max_concurrency, base_url=self.base_url, proxy=self._proxy)
+            client, direct = default_client(self._width, base_url=self.base_url, proxy=self._proxy)
             self._client = client
         self._requester = Requester(
             client,
@@ -176,6 +179,20 @@ class SessionCore:
             with anyio.CancelScope(shield=True):
                 await client.aclose()
 
+    def concurrency_stats(self) -> ConcurrencyStats:
+        """The session's limit on requests in flight now, how it moved, and the throttling it met.
+
+            stats = session.concurrency_stats()
+            print(stats.limit, stats.throttled, stats.history[-3:])
+
+        Under ``max_concurrency="auto"`` (or a call's ``concurrency="auto"``)
+        the limit starts at a few requests and finds the server's: it rises
+        while throughput rises and latency holds, falls when latency rises or
+        the server answers 429 or 503, and one ``Retry-After`` pauses every
+        sender of the session at once. ``history`` records each change.
+        """
+        return self._http.limiter.stats()
+
     @property
     def retry_counts(self) -> dict[str, int]:
         """Retries this session has made so far, by cause (``"HTTP 503"``, ``"network: ReadTimeout"``, ...)."""
@@ -192,22 +209,33 @@ class SessionCore:
     def _params(self, endpoint_params: Mapping[str, str]) -> dict[str, str]:
         return {**wire.account(self._auth.reveal(), self.container_id, self.tenant_id), **endpoint_params}
 
+    @property
+    def _width(self) -> int:
+        """Requests the session may run at once: its limit, or the most an adaptive one rises to."""
+        return AUTO_MAXIMUM if self.max_concurrency == "auto" else self.max_concurrency
+
+    @property
+    def _page_window(self) -> int:
+        # Pages wait in memory (500 rows each) until taken: an adaptive limit reads at most 32 ahead.
+        return min(32, AUTO_MAXIMUM) if self.max_concurrency == "auto" else self.max_concurrency
+
     def _fan_out(
         self,
         calls: Iterable[K] | AsyncIterable[K],
         work: Callable[[K], Awaitable[R | Skipped]],
-        concurrency: int | None,
+        concurrency: Concurrency | None,
         ordered: bool,
         on_error: OnError,
     ) -> FanOut[K, R]:
+        limit = check.fan_out(concurrency, ordered, on_error, default=self.max_concurrency)
         return FanOut(
             calls,
             work,
-            width=check.fan_out(concurrency, ordered, on_error, default=self.max_concurrency),
+            width=AUTO_MAXIMUM if limit == "auto" else limit,  # workers; the limiter bounds what they send
             ordered=ordered,
             on_error=on_error,
             name_of=name_of,
-            widen=lambda w: self._http.limiter.widen(w),
+            widen=lambda _: self._http.limiter.widen(limit),
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeGuard
+from typing import Any, Literal, TypeGuard
 from urllib.parse import urlsplit
 
 from ._errors import ValidationError
@@ -127,14 +127,21 @@ def notes(value: Any) -> str:
     return value
 
 
-def fan_out(concurrency: Any, ordered: Any, on_error: Any, *, default: int, maximum: int = MAX_CONCURRENCY) -> int:
-    """The width of a fan-out (``default`` when ``concurrency`` is None), its other flags checked."""
+def concurrency(name: str, value: Any, *, maximum: int = MAX_CONCURRENCY) -> int | Literal["auto"]:
+    """Requests in flight: an integer from 1 to ``maximum``, or ``"auto"`` (the limit finds the server's)."""
+    if value == "auto":
+        return "auto"
+    if not _is_int(value) or not 1 <= value <= maximum:
+        raise ValidationError(f"{name} must be an integer from 1 to {maximum}, or 'auto', got {value!r}")
+    return int(value)
+
+
+def fan_out(width: Any, ordered: Any, on_error: Any, *, default: int | Literal["auto"]) -> int | Literal["auto"]:
+    """The width of a fan-out (``default`` when ``width`` is None), its other flags checked."""
     flag("ordered", ordered)
     if on_error not in ("raise", "return"):
         raise ValidationError(f"on_error must be 'raise' or 'return', got {on_error!r}")
-    if concurrency is None:
-        return default
-    return positive_int("concurrency", concurrency, maximum=maximum)
+    return default if width is None else concurrency("concurrency", width)
 
 
 def note_fields(text: Any, flagged: Any, severity: Any) -> tuple[str | None, bool | None, int | None]:

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import date
-from typing import Any, get_type_hints
+from typing import Any, Literal, get_type_hints
 
 import attrs
 
@@ -92,7 +92,25 @@ UUID = option("uuid", metavar="UUID", help="the call's UUID (from 'pbx-async cal
 LOOKBACK = option(
     "--lookback", type=float, default=48.0, metavar="HOURS", help="how far back each run lists again (default 48)"
 )
-CONCURRENCY = option("--concurrency", type=int, default=8, metavar="N", help="requests in flight (default 8)")
+
+
+def concurrency(text: str) -> int | Literal["auto"]:
+    """``--concurrency``: a number of requests in flight, or ``auto`` (the limit finds the server's)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of requests or 'auto', got {text!r}") from None
+
+
+CONCURRENCY = option(
+    "--concurrency",
+    type=concurrency,
+    default=8,
+    metavar="N|auto",
+    help="requests in flight, or 'auto': start low and find the server's limit (429s, latency) (default 8)",
+)
 QUIET = option("--quiet", action="store_true", help="print nothing on success (with --json: only the JSON)")
 JSON = option("--json", action="store_true", help="print the result as one line of JSON")
 SEED = option("--seed", type=int, default=0, help="the simulated dataset's seed (default 0)")

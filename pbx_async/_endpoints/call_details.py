@@ -14,7 +14,7 @@ from .._fanout import FailedCall, FanOut, OnError
 from .._pagination import read_event_pages
 from .._records.calls import CallDetails, CallSummary
 from .._records.events import Event
-from .._session_core import SessionCore
+from .._session_core import Concurrency, SessionCore
 from .._wire import params as wire
 from .._wire import replies
 
@@ -36,7 +36,7 @@ class CallDetailsCalls(SessionCore):
             summary, events = await self._http.get("Call Details", path, params, replies.details_page)
             return summary, events.events, events.max_pages, events.total
 
-        summary, events = await read_event_pages(fetch, window=self.max_concurrency)
+        summary, events = await read_event_pages(fetch, window=self._page_window)
         if summary is None:
             raise CallNotFoundError(f"Call Details: the server returned no call for UUID {call_uuid!r}")
         return CallDetails(call=summary, events=events)
@@ -54,7 +54,7 @@ class CallDetailsCalls(SessionCore):
         self,
         calls: Iterable[str | CallSummary] | AsyncIterable[str | CallSummary],
         *,
-        concurrency: int | None = None,
+        concurrency: Concurrency | None = None,
         ordered: bool = False,
         on_error: Literal["raise"] = "raise",
     ) -> FanOut[str | CallSummary, CallDetails]: ...
@@ -64,7 +64,7 @@ class CallDetailsCalls(SessionCore):
         self,
         calls: Iterable[str | CallSummary] | AsyncIterable[str | CallSummary],
         *,
-        concurrency: int | None = None,
+        concurrency: Concurrency | None = None,
         ordered: bool = False,
         on_error: Literal["return"],
     ) -> FanOut[str | CallSummary, CallDetails | FailedCall]: ...
@@ -73,7 +73,7 @@ class CallDetailsCalls(SessionCore):
         self,
         calls: Iterable[str | CallSummary] | AsyncIterable[str | CallSummary],
         *,
-        concurrency: int | None = None,
+        concurrency: Concurrency | None = None,
         ordered: bool = False,
         on_error: OnError = "raise",
     ) -> FanOut[str | CallSummary, CallDetails] | FanOut[str | CallSummary, CallDetails | FailedCall]:
@@ -93,6 +93,7 @@ class CallDetailsCalls(SessionCore):
         runs between steps. With
         ``on_error="return"`` a failed call yields a ``FailedCall`` instead of
         raising. ``concurrency`` may exceed the session's ``max_concurrency``
-        for this call.
+        for this call; ``"auto"`` lets the limit find the server's (see
+        ``PbxSession``).
         """
         return self._fan_out(calls, self.get_call_details, concurrency, ordered, on_error)

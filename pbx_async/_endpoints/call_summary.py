@@ -33,7 +33,7 @@ class CallSummaryCalls(SessionCore):
         query = build_query(from_date=from_date, to_date=to_date, utc_offset=offset, filters=filters)
         check.flag("strict", strict)
         self._http  # noqa: B018 - a closed session fails now too
-        return PageIterator(lambda page: self._call_page(query, page), window=self.max_concurrency, strict=strict)
+        return PageIterator(lambda page: self._call_page(query, page), window=self._page_window, strict=strict)
 
     async def _call_page(self, query: CallQuery, page: int) -> CallPage:
         params = self._params(wire.call_list(query, page))

@@ -17,7 +17,7 @@ from .._errors import ValidationError
 from .._fanout import SKIPPED, FailedCall, FanOut, OnError, Skipped
 from .._records.calls import CallSummary
 from .._records.recordings import RecordingFile, RecordingRef
-from .._session_core import StrPath, name_of
+from .._session_core import Concurrency, StrPath, name_of
 from .._wire import params as wire
 from .call_details import CallDetailsCalls
 
@@ -66,7 +66,7 @@ class RecordingCalls(CallDetailsCalls):
         calls: Iterable[str | CallSummary | RecordingRef] | AsyncIterable[str | CallSummary | RecordingRef],
         dest_dir: StrPath,
         *,
-        concurrency: int | None = None,
+        concurrency: Concurrency | None = None,
         ordered: bool = False,
         on_error: Literal["return"] = "return",
         overwrite: bool = False,
@@ -78,7 +78,7 @@ class RecordingCalls(CallDetailsCalls):
         calls: Iterable[str | CallSummary | RecordingRef] | AsyncIterable[str | CallSummary | RecordingRef],
         dest_dir: StrPath,
         *,
-        concurrency: int | None = None,
+        concurrency: Concurrency | None = None,
         ordered: bool = False,
         on_error: Literal["raise"],
         overwrite: bool = False,
@@ -89,7 +89,7 @@ class RecordingCalls(CallDetailsCalls):
         calls: Iterable[str | CallSummary | RecordingRef] | AsyncIterable[str | CallSummary | RecordingRef],
         dest_dir: StrPath,
         *,
-        concurrency: int | None = None,
+        concurrency: Concurrency | None = None,
         ordered: bool = False,
         on_error: OnError = "return",
         overwrite: bool = False,
