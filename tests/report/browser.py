@@ -103,7 +103,8 @@ async def visit(
     chromium: str, page: Path, screenshot: Path, probe: str, *, width: int = 1400, seconds: float = 60
 ) -> PageVisit:
     """Load ``page`` (a file), evaluate ``probe`` (a JS expression returning JSON-able data), save a full-page PNG."""
-    with tempfile.TemporaryDirectory(prefix="pbx-chromium-") as profile:
+    # Chromium's helper processes may still write the profile as it goes: never fail on its cleanup.
+    with tempfile.TemporaryDirectory(prefix="pbx-chromium-", ignore_cleanup_errors=True) as profile:
         command = [chromium, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},900", "about:blank"]
         process = await anyio.open_process(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
