@@ -71,7 +71,9 @@ class SessionCore:
         self.tenant_id = check.tenant_id(tenant_id)
         self.base_url = check.base_url(base_url)
         self.utc_offset = check.utc_offset(utc_offset)
-        self.max_concurrency = check.concurrency("max_concurrency", max_concurrency, maximum=config.MAX_CONCURRENCY)
+        self.max_concurrency: Concurrency = check.concurrency(
+            "max_concurrency", max_concurrency, maximum=config.MAX_CONCURRENCY
+        )
         self.max_reply_bytes = check.positive_int("max_reply_bytes", max_reply_bytes, maximum=2**40)
         if not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(check.positive_number("timeout", timeout))
