@@ -12,16 +12,18 @@ replies:
   wait at the server (by Little's law, a tenth more latency is a tenth of
   them queued): past ``CUT_ABOVE`` the limit falls in proportion, under
   ``GROW_BELOW`` it may rise, between it holds (TCP Vegas's alpha and beta,
-  Netflix's concurrency-limits' gradient);
+  Netflix's concurrency-limits' gradient); it takes two slow rounds running
+  (or one twice as slow) to cut, so one hiccup of the client is not taken
+  for queueing;
 - a 429 or 503 (the server's own word) marks a ceiling: the limit drops a
-  twentieth below it (a quarter if it came soon after the last pause, half if
-  it came while doubling), and the ceiling is not
-  tried again for ``HOLD`` seconds (doubling each time it is hit again); the
+  tenth (half, if it came while doubling) and, once a climb has hit it, stays
+  there (a burst allowance hides a small excess for seconds); nothing above
+  is tried for ``HOLD`` seconds (doubling each time it is hit again); the
   session also pauses every sender for the reply's ``Retry-After`` (see
   ``Limiter.pause``), so one throttling costs one pause, not a storm;
 - otherwise it adds one a round while nothing queues and the callers use what
-  they have; below a ceiling it climbs by a twentieth (at least one) a second
-  and stops one short of it.
+  they have; below a ceiling set while doubling it climbs by a tenth (at least
+  one) a second and stops one short of it; after a hold, one a second.
 
 Each throttling costs a whole pause (``Retry-After`` is whole seconds), so the
 climb is slow and the ceiling remembered: TCP's AIMD and AWS's "adaptive"
@@ -38,12 +40,12 @@ import attrs
 
 INITIAL = 4  # requests in flight before anything is known
 GROW_BELOW = 1.1  # a round's mean latency under this many times the fastest seen: the limit may rise
-CUT_ABOVE = 1.25  # over this: requests queue at the server, the limit falls in proportion
+CUT_ABOVE = 1.3  # over this: requests queue at the server, the limit falls in proportion
 BASELINE_WINDOW = 60.0  # seconds the fastest round is remembered as the unloaded latency
 MAXIMUM = 128  # the most the limit rises to (and a fan-out's workers under "auto")
 CLIMB_EVERY = 1.0  # seconds between steps up, once the first sign of a limit was seen
-CLIMB_SHARE = 0.05  # each step up: this share of the limit, at least one
-QUICK = 2.0  # a throttling this soon after a pause ended cuts a quarter, not a twentieth
+CLIMB_SHARE = 0.1  # each step up: this share of the limit, at least one
+BACK_OFF = 0.1  # a throttling while climbing takes the limit this share down (at least one)
 HOLD = 30.0  # seconds before a ceiling the server set is tried again; doubles when hit again
 HOLD_MAX = 600.0
 HISTORY = 500  # changes kept for concurrency_stats()
@@ -97,12 +99,13 @@ class AutoLimit:
         self._held_until = self._quiet_until = self._next_climb = 0.0
         self._hold = HOLD
         self._episode_open = False  # a cut was made and its pause not yet noted
-        self._resumed_at = -math.inf  # when the last pause ended
+        self._found: int | None = None  # the level a throttling while climbing left: held till the hold ends
         self._round_start: float | None = None
         self._rounds = self._settle_until = 0  # rounds ended; no decision before the one after settle_until
         self._changed_at = -math.inf
         self._n = self._ok = self._peak = 0
         self._latency = 0.0
+        self._slow_last = False  # whether the last round was over CUT_ABOVE
         self._last_throughput = 0.0
 
     def reply(self, now: float, latency: float, *, throttled: bool, in_flight: int, ok: bool = True) -> bool:
@@ -129,7 +132,6 @@ class AutoLimit:
         if self._episode_open:
             self._episode_open = False
             self._quiet_until = max(self._quiet_until, until + 2 * (self._baseline or 0.05))
-            self._resumed_at = until
             self._next_climb = max(self._next_climb, until + CLIMB_EVERY)
 
     # -- decisions --------------------------------------------------------------------------------
@@ -154,7 +156,11 @@ class AutoLimit:
         baseline = self._baseline = fastest[0][1]
         if self._rounds <= self._settle_until:
             return False  # the replies still reflect the limit before the last change
-        if mean > baseline * CUT_ABOVE:  # queueing at the server: fewer in flight, in proportion
+        slow = mean > baseline * CUT_ABOVE
+        twice, self._slow_last = slow and self._slow_last, slow
+        if slow and (twice or mean > 2 * baseline):
+            # Queueing at the server (two rounds running, so one hiccup of this machine is not taken
+            # for it): fewer in flight, in proportion.
             self._start = False
             return self._set(now, math.floor(self.limit * baseline / mean * GROW_BELOW), "latency")
         if mean > baseline * GROW_BELOW:
@@ -168,12 +174,17 @@ class AutoLimit:
                 self._settle_until = self._rounds + 2
                 return self._set(now, self.limit * 2, "slow start")
             self._start = False
-        if self.ceiling is None or now >= self._held_until:
-            return self._set(now, self.limit + 1, "probe" if self.ceiling is not None else "climb")
-        if now < self._next_climb or self.limit + 1 >= self.ceiling:
-            return False  # the server said no above: climb a step a second, and stay just below it
+        if self.ceiling is None:
+            return self._set(now, self.limit + 1, "climb")  # only latency speaks: a step a round
+        if now < self._next_climb:
+            return False  # the server has said no before: a step a second at most
         self._next_climb = now + CLIMB_EVERY
-        return self._set(now, min(self.limit + max(1, round(self.limit * CLIMB_SHARE)), self.ceiling - 1), "climb")
+        if now >= self._held_until:  # the hold is over: try above again, one at a time
+            return self._set(now, self.limit + 1, "probe")
+        top = self.ceiling - 1 if self._found is None else self._found  # where the climb stops
+        if self.limit >= top:
+            return False  # at the level found, or just below where the server said no: stay
+        return self._set(now, min(self.limit + max(1, round(self.limit * CLIMB_SHARE)), top), "climb")
 
     def _throttle(self, now: float) -> bool:
         self.throttled += 1
@@ -188,12 +199,12 @@ class AutoLimit:
         self._held_until = now + self._hold
         self._next_climb = now + CLIMB_EVERY
         if self._start:  # it doubled past the server's limit: back to the last size that passed
-            self._start = False
+            self._start, self._found = False, None
             return self._set(now, at // 2, "throttled")
-        # Soon after the last pause ended the server is still far above what it takes: cut deeper.
-        quick = now - self._resumed_at < QUICK and self._changed_at <= self._resumed_at
-        cut = 0.25 if quick else 0.05
-        return self._set(now, at - max(1, round(at * cut)), "throttled")
+        # Climbing, it went past the server's rate some while ago (a burst allowance hides a small
+        # excess for seconds): a fifth down, and no higher until the hold is over.
+        self._found = max(1, min(at - 1, round(at * (1 - BACK_OFF))))
+        return self._set(now, self._found, "throttled")
 
     def _set(self, now: float, limit: int, reason: str) -> bool:
         limit = max(1, min(self.maximum, limit))

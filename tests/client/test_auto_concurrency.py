@@ -160,29 +160,38 @@ def test_the_controller_doubles_while_the_server_keeps_up_and_only_when_used() -
     assert idle.limit == 4
 
 
-def test_a_throttling_cuts_once_and_holds_below_its_ceiling() -> None:
+def test_a_throttling_cuts_once_holds_and_only_then_probes_again() -> None:
     auto, now = AutoLimit(initial=40), 0.0
     auto._start = False  # past slow start
     auto.reply(now, LATENCY, throttled=True, in_flight=40)
     for _ in range(10):  # the rest of the episode's 429s: no further cut
         auto.reply(now + 0.01, LATENCY, throttled=True, in_flight=40)
-    assert (auto.limit, auto.ceiling, auto.throttled) == (38, 40, 11)
-    for _ in range(200):  # a long quiet spell: it climbs a step a second, up to one short of the ceiling
-        now += LATENCY
-        for _ in range(auto.limit):
-            auto.reply(now, LATENCY, throttled=False, in_flight=auto.limit)
-    assert auto.limit == 39 and [c.reason for c in auto.history] == ["throttled", "climb"]
+    assert (auto.limit, auto.ceiling, auto.throttled) == (36, 40, 11)  # a tenth down
+
+    def quiet(seconds: float) -> None:
+        nonlocal now
+        for _ in range(round(seconds / LATENCY)):
+            now += LATENCY + 0.001
+            for _ in range(auto.limit):
+                auto.reply(now, LATENCY, throttled=False, in_flight=auto.limit)
+
+    quiet(20)
+    assert auto.limit == 36  # held where the server took it, for the hold
+    quiet(15)
+    assert 36 < auto.limit <= 42 and {c.reason for c in auto.history} == {"throttled", "probe"}  # one a second
 
 
-def test_queueing_cuts_in_proportion() -> None:
+def test_queueing_two_rounds_running_cuts_in_proportion() -> None:
     auto, now = AutoLimit(initial=30), 0.0
     auto._start = False
-    for latency in (LATENCY, LATENCY, 2 * LATENCY):  # twice as slow: half of those in flight were queued
+    for latency in (LATENCY, LATENCY, 1.5 * LATENCY, 1.5 * LATENCY):  # a third of those in flight queued
         before = auto.limit
         now += latency + 0.001  # sent just after the last change
         for _ in range(auto.limit):
             auto.reply(now, latency, throttled=False, in_flight=auto.limit)
-    assert auto.limit == math.floor(before / 2 * 1.1) and auto.history[-1].reason == "latency"
+        if latency > LATENCY and auto.history[-1].reason != "latency":
+            assert auto.limit == before  # one slow round may be this machine: it holds
+    assert auto.limit == math.floor(before / 1.5 * 1.1) and auto.history[-1].reason == "latency"
 
 
 def test_auto_is_the_only_word_accepted() -> None:
