@@ -3,6 +3,7 @@
     python -m benchmarks.scenarios NAME BASE_URL LATENCY IN_FLIGHT [INPUT_JSON]
 
 Prints one JSON object: requests, wall, bound, cpu (client seconds), rss_mb.
+``PBX_BENCH_LOOP`` (asyncio, uvloop or trio) picks the event loop.
 The server runs in another process (``pbx-async simulate``); INPUT_JSON names
 the calls or files to fetch, chosen by the driver from the simulator's ground
 truth so that choosing them costs this process nothing.
@@ -26,7 +27,7 @@ from typing import Any
 import aiohttp
 import httpx
 
-from pbx_async import PbxSession, RecordingFile
+from pbx_async import PbxSession, RecordingFile, RecordingRef
 from pbx_async.testing._simulator import DEFAULT_AUTH, DEFAULT_CONTAINER
 
 WINDOW = {"from_date": date(2026, 9, 1), "to_date": date(2026, 11, 30)}
@@ -104,6 +105,16 @@ async def scenario(name: str, base_url: str, latency: float, in_flight: int, ite
                 return count
 
             result = await timed(run)
+    elif name == "details-bare":
+        async with session(base_url, in_flight) as s:
+
+            async def run() -> int:
+                count = 0
+                async for _ in s.iter_call_details(uuids):  # a bare loop: a sliding batch in each step
+                    count += 1
+                return count
+
+            result = await timed(run)
     elif name == "details-raw-aiohttp":
         connector = aiohttp.TCPConnector(limit=in_flight)
         async with aiohttp.ClientSession(base_url, connector=connector) as http:
@@ -146,9 +157,10 @@ async def scenario(name: str, base_url: str, latency: float, in_flight: int, ite
     elif name == "recordings":
         with tempfile.TemporaryDirectory() as folder:
             async with session(base_url, in_flight) as s:
+                refs = [RecordingRef(*item.split("|", 1)) for item in items]  # "call_uuid|file_name"
 
                 async def run() -> int:
-                    async with s.download_recordings(items, folder) as downloads:
+                    async with s.download_recordings(refs, folder) as downloads:
                         files = [f async for f in downloads]
                     failed = [f for f in files if not isinstance(f, RecordingFile)]
                     assert not failed, failed[:3]
@@ -164,12 +176,18 @@ async def scenario(name: str, base_url: str, latency: float, in_flight: int, ite
 def main() -> None:
     name, base_url, latency, in_flight = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
     items = json.loads(Path(sys.argv[5]).read_text()) if len(sys.argv) > 5 else []
-    runner = asyncio.run
-    if os.environ.get("PBX_BENCH_LOOP") == "uvloop":
-        import uvloop
+    loop = os.environ.get("PBX_BENCH_LOOP", "asyncio")
+    if loop == "trio":
+        import anyio
 
-        runner = uvloop.run
-    result = runner(scenario(name, base_url, latency, in_flight, items))
+        result = anyio.run(scenario, name, base_url, latency, in_flight, items, backend="trio")
+    else:
+        runner = asyncio.run
+        if loop == "uvloop":
+            import uvloop
+
+            runner = uvloop.run
+        result = runner(scenario(name, base_url, latency, in_flight, items))
     result["rss_mb"] = peak_rss_mb()
     print(json.dumps(result))
 

@@ -121,10 +121,13 @@ class Limiter:
 
     async def __aenter__(self) -> None:
         while True:
-            while self._resume_at > anyio.current_time():  # noqa: ASYNC110 - a Retry-After holds every sender
-                await anyio.sleep_until(self._resume_at)  # (and may be extended while it waits)
+            while self._resume_at and self._resume_at > anyio.current_time():  # noqa: ASYNC110 - a Retry-After
+                await anyio.sleep_until(self._resume_at)  # holds every sender (and may grow while it waits)
             await self._permits.acquire()
+            if not self._resume_at:
+                break
             if self._resume_at <= anyio.current_time():
+                self._resume_at = 0.0  # over: the next senders need not read the clock
                 break
             self._release()  # a pause began while it queued for the permit: it waits the pause out too
         self.in_flight += 1

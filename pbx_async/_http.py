@@ -227,8 +227,9 @@ class Requester:
             hooks.on_request(self._request_info(what, method, url, fields))
         limiter = self.limiter
         async with limiter:
-            started = anyio.current_time()
-            log.debug("%s: %s %s", what, method, self.clean(url))
+            started = anyio.current_time() if limiter.watching else 0.0
+            if log.isEnabledFor(logging.DEBUG):  # cleaning the URL costs more than the log call
+                log.debug("%s: %s %s", what, method, self.clean(url))
             try:
                 with anyio.fail_after(limit):
                     sent = await self._send(what, method, url, params, form)
@@ -347,7 +348,8 @@ class Requester:
         while True:
             number += 1
             try:
-                return await attempt(min(limit, budget_end - anyio.current_time()))
+                # The first attempt has the whole budget: no clock read on the success path.
+                return await attempt(limit if number == 1 else min(limit, budget_end - anyio.current_time()))
             except AttemptFailed as failed:
                 error, rule, cause, retry_after = failed.error, failed.rule, failed.cause, failed.retry_after
             except PbxError as exc:  # final at once; raised below, outside this block
