@@ -67,7 +67,9 @@ class ConcurrencyStats:
         stats = session.concurrency_stats()
         print(stats.limit, stats.throttled, [(c.limit, c.reason) for c in stats.history[-5:]])
 
-    ``limit`` is the requests in flight allowed now; ``auto`` says whether it
+    ``limit`` is the requests in flight allowed now, ``in_flight`` those
+    running now (both equal and steady: the limit, not the server, sets the
+    pace); ``auto`` says whether it
     adapts (``max_concurrency="auto"`` or a call with ``concurrency="auto"``);
     ``ceiling`` the lowest limit the server throttled at, while it is held;
     ``history`` the limit's changes; ``throttled`` the 429 and 503 replies
@@ -83,6 +85,7 @@ class ConcurrencyStats:
     replies: int
     pauses: int
     paused_seconds: float
+    in_flight: int = 0
 
 
 class AutoLimit:

@@ -115,6 +115,7 @@ class Limiter:
             replies=auto.replies if auto is not None else 0,
             pauses=self.pauses,
             paused_seconds=round(self.paused_seconds, 3),
+            in_flight=self.in_flight,
         )
 
     # -- acquiring --------------------------------------------------------------------------------
