@@ -9,7 +9,7 @@ from collections.abc import AsyncIterable, Iterable
 from typing import Literal, overload
 
 from .. import _validation as check
-from .._errors import CallNotFoundError
+from .._errors import CallNotFoundError, ResponseFormatError
 from .._fanout import FailedCall, FanOut, OnError
 from .._pagination import read_event_pages
 from .._records.calls import CallDetails, CallSummary
@@ -39,6 +39,10 @@ class CallDetailsCalls(SessionCore):
         summary, events = await read_event_pages(fetch, window=self._page_window)
         if summary is None:
             raise CallNotFoundError(f"Call Details: the server returned no call for UUID {call_uuid!r}")
+        if summary.uuid != call_uuid:  # a server that answers for another call would file its events under it
+            raise ResponseFormatError(
+                f"Call Details: asked for call {call_uuid!r}, the server returned call {summary.uuid!r}"
+            )
         return CallDetails(call=summary, events=events)
 
     async def _call_summary(self, call_uuid: str) -> CallSummary:

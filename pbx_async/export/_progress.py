@@ -7,7 +7,29 @@ import sys
 import time
 from typing import Any, TextIO
 
+import attrs
+
 log = logging.getLogger("pbx_async.export")
+
+
+@attrs.frozen
+class Flow:
+    """Where an export's stages stand: what is being listed, what waits, and the requests in flight.
+
+        print(f"{flow.in_flight}/{flow.limit} in flight, {flow.details} timelines to go")
+
+    ``listing`` is the window being listed ("" once all are); ``details`` and
+    ``recordings`` count calls queued or running at each stage; ``in_flight``
+    the session's requests running now, ``limit`` how many it may run. A limit
+    kept full while the stages queue means the provider, not the tool, sets
+    the pace.
+    """
+
+    listing: str
+    details: int
+    recordings: int
+    in_flight: int
+    limit: int
 
 
 class Progress:
@@ -24,6 +46,9 @@ class Progress:
         self.unit = "days"  # what a window is: a day of a single export, or a shard
         self.started = time.monotonic()
         self.other_offsets: set[int] = set()
+        self.flow: Flow | None = None  # the stages, as last reported
+        self.flow_samples = 0
+        self.limit_use = 0.0  # the mean of in_flight / limit over the samples: 1.0 is a limit kept full
 
     def begin(self, windows: int, details: bool, recordings: bool, *, unit: str = "days") -> None:
         """The export starts: how many windows, and whether it fetches details and recordings."""
@@ -57,6 +82,13 @@ class Progress:
                 asked,
             )
 
+    def on_flow(self, flow: Flow) -> None:
+        """The stages and the requests in flight, twice a second while the export runs."""
+        self.flow = flow
+        self.flow_samples += 1
+        use = flow.in_flight / flow.limit if flow.limit else 0.0
+        self.limit_use += (use - self.limit_use) / self.flow_samples
+
     def end(self) -> None:
         pass
 
@@ -76,16 +108,29 @@ class LogProgress(Progress):
         self._stream, self._every, self._last = stream, every, time.monotonic()  # a line after ``every`` seconds
 
     def _line(self, prefix: str) -> None:
+        flow = self.flow
+        stages = ""
+        if flow is not None:
+            listing = f"listing {flow.listing}, " if flow.listing else ""
+            stages = (
+                f" [{listing}{flow.details} timelines and {flow.recordings} recordings to go, "
+                f"{flow.in_flight}/{flow.limit} requests in flight]"
+            )
         self._stream.write(
             f"{prefix}: {self.windows_done}/{self.windows_total} {self.unit}, {self.listed} calls listed, "
             f"{self.detailed} details, {self.recorded} recordings ({self.recorded_bytes / 1e6:.1f} MB), "
-            f"{self.failed} failures, {self.elapsed:.1f} s\n"
+            f"{self.failed} failures, {self.elapsed:.1f} s{stages}\n"
         )
         self._stream.flush()
         self._last = time.monotonic()
 
     def on_detailed(self) -> None:
         super().on_detailed()
+        if time.monotonic() - self._last > self._every:
+            self._line("progress")
+
+    def on_flow(self, flow: Flow) -> None:
+        super().on_flow(flow)
         if time.monotonic() - self._last > self._every:
             self._line("progress")
 
@@ -133,6 +178,7 @@ class RichProgress(Progress):
             self._tasks["details"] = self._bars.add_task("details", total=None, extra="")
         if recordings:
             self._tasks["recordings"] = self._bars.add_task("recordings", total=None, extra="")
+        self._tasks["requests"] = self._bars.add_task("in flight", total=None, extra="")
 
     def on_listed(self, count: int) -> None:
         super().on_listed(count)
@@ -152,6 +198,13 @@ class RichProgress(Progress):
     def on_failed(self, what: str, call_uuid: str, error: BaseException) -> None:
         self.failed += 1
         self._bars.console.print(f"[yellow]{what} of call {call_uuid} failed:[/] {error}")
+
+    def on_flow(self, flow: Flow) -> None:
+        super().on_flow(flow)
+        # The bar is the limit: full while the stages queue means the provider sets the pace.
+        listing = f"listing {flow.listing}; " if flow.listing else ""
+        extra = f"{listing}{flow.details} timelines, {flow.recordings} recordings to go"
+        self._bars.update(self._tasks["requests"], completed=flow.in_flight, total=flow.limit, extra=extra)
 
     def on_window(self, label: str) -> None:
         super().on_window(label)

@@ -36,9 +36,10 @@ from .._concurrency import first_leaf
 from .._errors import PbxError, ValidationError
 from .._session import PbxSession
 from ._accounts import AccountConfig
+from ._pipeline import run_windows
 from ._progress import Progress
 from ._single import SETTLE
-from ._window import Window, Work, export_window
+from ._window import Window, WindowResult, Work
 from .sinks import Account, Sink
 
 PAGE = 500
@@ -265,15 +266,20 @@ async def run_shard(
         recordings=None if work.recordings is None else work.recordings / f"{config.container_id}-{config.tenant_id}",
     )
     progress.begin(1, work.details, work.recordings is not None, unit="windows")
-    try:
-        result = await export_window(session, sink, account, window, work, progress, seen=now)
-        finished = ended and not result.missing  # a count shows every listed call complete
-        if finished:
+    results: list[WindowResult] = []
+
+    async def done(_: int, result: WindowResult) -> None:
+        if ended and not result.missing:  # a count shows every listed call complete
             await sink.mark_shard(shard.key, account, window.start, window.end)
+        results.append(result)
         progress.on_window(f"{config.name} {window.start.isoformat()}")
+
+    try:
+        failures = await run_windows(session, sink, account, [window], work, progress, seen=now, on_done=done)
     finally:
         progress.end()
+    result = results[0]
     return ShardResult(
-        shard.key, False, finished, progress.listed, progress.detailed, progress.recorded, result.failures,
-        len(result.new), len(result.changed),
+        shard.key, False, ended and not result.missing, progress.listed, progress.detailed, progress.recorded,
+        failures, len(result.new), len(result.changed),
     )  # fmt: skip

@@ -27,8 +27,9 @@ from .._session import PbxSession
 from ._formats import check_format, render
 from ._lock import OutputLock
 from ._output import claim, lock_path, store_path
+from ._pipeline import run_windows
 from ._progress import Progress
-from ._window import Window, Work, export_window
+from ._window import Window, WindowResult, Work
 from .sinks import Account
 from .sinks._schema import Counts
 from .sinks._sqlite import SqliteSink
@@ -135,6 +136,10 @@ def _minute(now: datetime, utc_offset: int) -> datetime:
     return now.astimezone(timezone(timedelta(minutes=utc_offset))).replace(second=0, microsecond=0)
 
 
+def _label(day: Window, split: datetime) -> str:
+    return day.start.date().isoformat() + ("" if day.ended_before(split) else " (open)")
+
+
 def _key(day: Window) -> str:
     """How the store names a finished day (or the finished part of today)."""
     return f"{day.start.isoformat()}/{day.end.isoformat()}"
@@ -173,30 +178,40 @@ async def _days(
     split = _minute(now, spec.utc_offset)
     windows = list(days(spec.first, spec.last, spec.utc_offset, split))
     progress.begin(len(windows), spec.details, spec.recordings is not None)
-    failures, new, changed = 0, set[str](), set[str]()
+    todo: list[Window] = []
     for day in windows:
-        final = day.ended_before(split - SETTLE)
-        label = day.start.date().isoformat() + ("" if day.ended_before(split) else " (open)")
-        if final and not spec.refresh and await store.day_done(_key(day)):
-            progress.on_window(label + " (already done)")
-            continue
-        result = await export_window(session, store, account, day, spec.work, progress, seen=now)
-        failures, new, changed = failures + result.failures, new | result.new, changed | result.changed
-        if final and not result.missing:  # every call listed is complete: a count, not the absence of errors
-            await store.mark_day(_key(day), day.end)
-        progress.on_window(label)
-    for day in windows:  # last, the part of today still open: calls arrived while we worked
+        if day.ended_before(split - SETTLE) and not spec.refresh and await store.day_done(_key(day)):
+            progress.on_window(_label(day, split) + " (already done)")
+        else:
+            todo.append(day)
+    first_pass = len(todo)
+    todo += [day for day in windows if not day.ended_before(split)]  # last, the part of today still open:
+    # calls arrived while we worked
+    new, changed = 0, 0
+    open_new: dict[Window, frozenset[str]] = {}  # the open part's new calls: not "changed" when listed again
+
+    async def done(index: int, result: WindowResult) -> None:
+        nonlocal new, changed
+        day = todo[index]
+        if index >= first_pass:
+            changed += len(result.changed - open_new.get(day, frozenset()))
+            new += len(result.new)
+            return
+        new, changed = new + len(result.new), changed + len(result.changed)
         if not day.ended_before(split):
-            result = await export_window(session, store, account, day, spec.work, progress, seen=now)
-            failures, new, changed = failures + result.failures, new | result.new, changed | result.changed
+            open_new[day] = result.new
+        if day.ended_before(split - SETTLE) and not result.missing:
+            await store.mark_day(_key(day), day.end)  # every call listed is complete: a count, not a hope
+        progress.on_window(_label(day, split))
+
+    failures = await run_windows(session, store, account, todo, spec.work, progress, seen=now, on_done=done)
     files = [spec.out]
     if spec.format != "sqlite":
         files = await store.run(
             lambda: render(store, spec.format, spec.out, details=spec.details, utc_offset=spec.utc_offset)
         )
     counts = await store.counts()
-    changed -= new
-    summary = summarise(counts, progress, failures) | {"new_calls": len(new), "changed_calls": len(changed)}
+    summary = summarise(counts, progress, failures) | {"new_calls": new, "changed_calls": changed}
     return ExportResult(
         calls=counts.calls,
         events=counts.events,
@@ -204,8 +219,8 @@ async def _days(
         failures=failures,
         files=tuple(files),
         summary=summary,
-        new_calls=len(new),
-        changed_calls=len(changed),
+        new_calls=new,
+        changed_calls=changed,
     )
 
 

@@ -33,9 +33,10 @@ from .._session import PbxSession
 from ._formats import check_format, render
 from ._lock import OutputLock
 from ._output import claim, lock_path, store_path
+from ._pipeline import run_windows
 from ._progress import Progress
 from ._single import summarise
-from ._window import Window, Work, export_window, fetch_missing, still_missing
+from ._window import Window, WindowResult, Work, still_missing
 from .sinks import Account, Sink, SyncState, open_sink
 from .sinks._postgres import redact_url
 from .sinks._sqlite import SqliteSink
@@ -198,26 +199,32 @@ async def _run(
         work = attrs.evolve(work, recordings=work.recordings / f"{account.container_id}-{account.tenant_id}")
     windows = list(spans(start, now, spec.utc_offset))
     progress.begin(len(windows), spec.details, spec.recordings is not None)
-    # What earlier runs left undone (a failure, a kill) first: then a failure of this run is counted once.
-    failures = await fetch_missing(session, sink, account, _ALL, (), work, progress)
-    new: set[str] = set()
-    changed: set[str] = set()
-    for window in windows:
-        result = await export_window(session, sink, account, window, work, progress, seen=now)
-        failures += result.failures
-        new |= result.new
-        changed |= result.changed
-        mark = window.end + timedelta(seconds=1)
-        if watermark is None or mark > watermark:
-            watermark = mark
+    new, changed = 0, 0
+    finished: set[int] = set()
+    marked = 0  # windows before this one are all finished: the watermark may pass them
+
+    async def done(index: int, result: WindowResult) -> None:
+        nonlocal new, changed, marked, watermark
+        new, changed = new + len(result.new), changed + len(result.changed)
+        finished.add(index)
+        advanced = False
+        while marked in finished:  # in order: a window finished early waits for those before it
+            finished.discard(marked)
+            mark = windows[marked].end + timedelta(seconds=1)
+            if watermark is None or mark > watermark:
+                watermark, advanced = mark, True
+            marked += 1
+        if advanced:
             await sink.save_sync_state(account, SyncState(spec.fingerprint(), session.base_url, watermark, holder))
-        progress.on_window(window.start.date().isoformat())
+        progress.on_window(windows[index].start.date().isoformat())
+
+    # What earlier runs left undone (a failure, a kill) goes first: then a failure of this run is counted once.
+    failures = await run_windows(session, sink, account, windows, work, progress, seen=now, on_done=done, backlog=_ALL)
     incomplete = len(await still_missing(sink, account, _ALL, (), work))
     counts = await sink.counts()
-    changed -= new
     summary = summarise(counts, progress, failures) | {
-        "new_calls": len(new),
-        "changed_calls": len(changed),
+        "new_calls": new,
+        "changed_calls": changed,
         "incomplete_calls": incomplete,
         "watermark": None if watermark is None else watermark.astimezone(UTC).isoformat(),
     }
@@ -225,8 +232,8 @@ async def _run(
         calls=counts.calls,
         events=counts.events,
         recordings=counts.recordings,
-        new_calls=len(new),
-        changed_calls=len(changed),
+        new_calls=new,
+        changed_calls=changed,
         failures=failures,
         incomplete=incomplete,
         watermark=watermark,
