@@ -33,6 +33,8 @@ import anyio
 from pbx_async import call_journey
 from pbx_async.export import Account, open_sink
 from pbx_async.report import write_html_report
+from pbx_async.report._facts import call_of, facts
+from pbx_async.report._gather import gather
 from pbx_async.report._page import render
 from pbx_async.report._read import locate, read_calls
 from pbx_async.report._stats import BUCKET_LABELS, Stats
@@ -59,7 +61,7 @@ async def _make_export(path: Path, calls: int) -> None:
 
 
 def export_for(calls: int, cache: Path) -> Path:
-    path = cache / f"calls-{calls}.sqlite"
+    path = cache / f"calls-{calls}-v4.sqlite"  # schema 4: with the journeys table
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
@@ -81,7 +83,7 @@ def phases(source: Path) -> dict[str, float]:
             if journeys:
                 journey = call_journey(item.details)
                 if count:
-                    stats.add(item, journey)
+                    stats.add(call_of(item), facts(journey), (item, journey))
         if count:
             render(stats, title="Call report", source=path.name, generated=datetime.now(UTC))
         return time.process_time() - used
@@ -195,9 +197,7 @@ def main() -> None:
     emit(step="phases", **phases(source))
     if args.chartjs:
         path, kind = locate(source)
-        stats = Stats()
-        for item in read_calls(path, kind):
-            stats.add(item, call_journey(item.details))
+        stats = gather(path, kind)
         started = time.perf_counter()
         page = chartjs_page(stats, args.chartjs.read_text(encoding="utf-8"))
         built = time.perf_counter() - started

@@ -7,8 +7,9 @@
 
 The source is any export output: the SQLite file (or a folder holding
 ``calls.sqlite``), JSON lines, or CSV / Parquet beside their ``-events`` file.
-Journeys are read from each call's events (``pbx_async.call_journey``), so an
-export made without ``--details`` gives the calendar and little else. The page
+Journeys are those the export stored (a SQLite export's ``journeys`` table),
+else read from each call's events (``pbx_async.call_journey``), so an export
+made without ``--details`` gives the calendar and little else. The page
 needs no network: styles, the few lines of script and every chart (inline SVG)
 are inside it.
 """
@@ -24,11 +25,10 @@ from pathlib import Path
 import attrs
 
 from .._errors import StorageError
-from .._journey import call_journey
 from .._records.calls import CallDetails
+from ._gather import gather
 from ._page import GENERATOR, render
 from ._read import locate, read_calls
-from ._stats import Stats
 
 __all__ = ["HtmlReport", "read_export", "write_html_report"]
 
@@ -82,9 +82,7 @@ def write_html_report(
         message = f"{out} exists and is not a report pbx-async wrote; choose another path or remove it"
         raise StorageError(errno.EEXIST, message)
     path, kind = locate(Path(source))
-    stats = Stats()
-    for item in read_calls(path, kind):
-        stats.add(item, call_journey(item.details))
+    stats = gather(path, kind)
     page = render(stats, title=title, source=path.name, generated=now or datetime.now(UTC))
     data = page.encode("utf-8")
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")

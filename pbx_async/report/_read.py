@@ -12,7 +12,7 @@ import itertools
 import json
 import operator
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -153,16 +153,38 @@ def _sqlite_summary(row: tuple[Any, ...]) -> CallSummary:
     )  # fmt: skip
 
 
-def _sqlite(path: Path) -> Iterator[ExportCall]:
+def open_sqlite(path: Path) -> sqlite3.Connection:
+    """The export's SQLite file, read-only."""
     db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    db.execute("PRAGMA mmap_size = 1073741824")  # the events are read through an index: random pages
+    return db
+
+
+def sqlite_tables(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def read_sqlite(path: Path, uuids: Sequence[str] | None = None) -> Iterator[ExportCall]:
+    """The calls of a SQLite export whole, by UUID; ``uuids`` picks a few (None: every call)."""
     try:
-        db.execute("PRAGMA mmap_size = 1073741824")  # the events are read through an index: random pages
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        yield from _sqlite(path, uuids)
+    except sqlite3.DatabaseError as exc:
+        raise ValidationError(f"{path} is not a readable export: {exc}") from None
+
+
+def _sqlite(path: Path, uuids: Sequence[str] | None = None) -> Iterator[ExportCall]:
+    db = open_sqlite(path)
+    try:
+        tables = sqlite_tables(db)
         downloaded = {r[0] for r in db.execute("SELECT call_uuid FROM recordings")} if "recordings" in tables else None
-        calls = db.execute(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM calls ORDER BY uuid")  # noqa: S608
+        picked, args = ("", ()) if uuids is None else (f" IN ({', '.join('?' * len(uuids))})", tuple(uuids))
+        where = f"WHERE uuid{picked}" if picked else ""
+        calls = db.execute(f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM calls {where} ORDER BY uuid", args)  # noqa: S608
         events = db.cursor().execute(
-            "SELECT call_uuid, uuid, date, type_id, data1, data2, data3, data4 FROM events "
-            "ORDER BY call_uuid, date, rowid"  # rowid: the order they were written, the server's, within a second
+            "SELECT call_uuid, uuid, date, type_id, data1, data2, data3, data4 FROM events "  # noqa: S608
+            f"{f'WHERE call_uuid{picked}' if picked else ''} "
+            "ORDER BY call_uuid, date, rowid",  # rowid: the order they were written, the server's, within a second
+            args,
         )
         groups = itertools.groupby(events, key=_first)
         pending = next(groups, None)

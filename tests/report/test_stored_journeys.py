@@ -1,0 +1,72 @@
+"""The report of a SQLite export reads the journeys the export stored, and gives what reading every event gives."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pbx_async import ValidationError
+from pbx_async.report import write_html_report
+
+from .exports import export, simulator
+
+NOW = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export(simulator(600, seed=7), tmp_path_factory.mktemp("stored") / "calls.sqlite")
+
+
+def _changed(source: Path, folder: Path, *statements: str) -> Path:
+    """A copy of the export with ``statements`` run on it."""
+    copy = folder / "changed" / source.name
+    copy.parent.mkdir()
+    shutil.copy(source, copy)
+    with closing(sqlite3.connect(copy)) as db, db:
+        for statement in statements:
+            db.execute(statement)
+    return copy
+
+
+def _page(source: Path, dest: Path) -> str:
+    write_html_report(source, dest, now=NOW)
+    return dest.read_text(encoding="utf-8").replace(str(source.name), "SOURCE")
+
+
+def test_stored_journeys_give_the_page_that_reading_every_event_gives(source: Path, tmp_path: Path) -> None:
+    recomputed = _changed(source, tmp_path, "DROP TABLE journeys")
+    assert _page(source, tmp_path / "stored.html") == _page(recomputed, tmp_path / "recomputed.html")
+
+
+def test_the_stored_journeys_are_what_is_read(source: Path, tmp_path: Path) -> None:
+    # An export whose stored journeys say every call went to voicemail: the page says so, not the events.
+    told = _changed(source, tmp_path, "UPDATE journeys SET outcome = 'voicemail', answered_at = NULL")
+    page = _page(told, tmp_path / "told.html")
+    assert page != _page(source, tmp_path / "stored.html")
+    assert "<b>0%</b><span>inbound answered</span>" in page
+
+
+def test_a_call_with_events_but_no_stored_journey_has_every_journey_read_from_the_events(
+    source: Path, tmp_path: Path
+) -> None:
+    # The stored journeys are wrong except for one missing: the events are read instead, for every call.
+    partial = _changed(
+        source,
+        tmp_path,
+        "UPDATE journeys SET outcome = 'voicemail', answered_at = NULL",
+        "DELETE FROM journeys WHERE call_uuid = (SELECT min(call_uuid) FROM journeys)",
+    )
+    assert _page(partial, tmp_path / "partial.html") == _page(source, tmp_path / "stored.html")
+
+
+def test_a_stored_journey_that_is_not_json_is_refused(source: Path, tmp_path: Path) -> None:
+    broken = _changed(source, tmp_path, "UPDATE journeys SET queue_visits = '[{' WHERE queue_visits != '[]'")
+    with pytest.raises(ValidationError, match="not a readable export"):
+        write_html_report(broken, tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()
