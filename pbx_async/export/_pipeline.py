@@ -6,9 +6,9 @@ One task lists the windows in order, storing each batch of calls as it comes
 and queueing what those calls lack (events, recordings) the moment they are
 stored; the next window's listing starts while this one's timelines are in
 flight. Timelines and recordings are two fan-outs over those queues that
-share the session's limit, so a free permit is taken by whichever has work.
-One writer stores results as they arrive (timelines in batches of what is
-ready, at most ``DETAILS_BATCH``). A window is done when its listing is over
+share the session's limit, so a free permit is taken by whichever has work;
+a few windows are listed at once (``LISTING_AHEAD``). One writer stores
+results as they arrive, in batches of what is ready (``WRITE_BATCH``). A window is done when its listing is over
 and every call it queued has finished, whatever order they finished in; then
 a count from the store (``still_missing``) says whether anything is missing,
 and ``on_done`` decides what to checkpoint. At most ``UNFINISHED`` calls are
@@ -22,6 +22,7 @@ at a time: the reference the tests compare this with and the benchmark's
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -36,10 +37,13 @@ from .._records.calls import CallDetails, CallSummary
 from .._records.recordings import RecordingFile, RecordingRef
 from .._session import PbxSession
 from ._progress import Flow, Progress
-from ._window import DETAILS_BATCH, LIST_BATCH, Window, WindowResult, Work, still_missing
+from ._window import LIST_BATCH, Window, WindowResult, Work, still_missing
 from .sinks import Account, Sink
 
+LISTING_AHEAD = 4  # windows listed at once
 UNFINISHED = 2_000  # calls listed and not yet finished, at most: four pages ahead of a full limit of 256
+WRITE_BATCH = 200  # results a transaction, at most: each costs a hop to the store's thread
+COALESCE = 0.2  # seconds the writer waits for more results to store together (a kill loses at most these)
 FLOW_EVERY = 0.5  # seconds between progress reports of the stages and the requests in flight
 
 OnDone = Callable[[int, WindowResult], Awaitable[None]]
@@ -98,9 +102,7 @@ class _Pipeline:
         self.session, self.sink, self.account, self.work = session, sink, account, work
         self.progress, self.seen, self.on_done = progress, seen, on_done
         self.unfinished = anyio.Semaphore(UNFINISHED)
-        # One sink call at a time, whichever stage makes it: a PostgreSQL sink has one connection. Never
-        # held while waiting for ``unfinished``: the writer needs it to finish calls and free room.
-        self.store_lock = anyio.Lock()
+        self.done_lock = anyio.Lock()  # one window's completion (count, then on_done) at a time
         self.waiting: dict[_Key, list[_Open]] = {}  # queued or running, with the windows waiting for each
         self.failed: set[_Key] = set()  # failed in this run: not queued again (a rerun retries them)
         self.failures = 0
@@ -138,10 +140,29 @@ class _Pipeline:
         with self.details_send, self.recordings_send:
             if backlog is not None:
                 await self._queue_stored(_Open(-1, backlog))
-            for index, window in enumerate(windows):
-                self.listing = window.start.isoformat()
-                await self._list_window(_Open(index, window))
+            # A few windows are listed at once, started in order: a day's list page is one request
+            # among its hundreds, and listing one after the other would leave the fetchers waiting.
+            ahead = anyio.Semaphore(LISTING_AHEAD)
+            listed: dict[Window, anyio.Event] = {}
+            async with anyio.create_task_group() as tg:
+                for index, window in enumerate(windows):
+                    await ahead.acquire()
+                    before = listed.get(window)  # the same window again (today's open part): after the first
+                    listed[window] = anyio.Event()
+                    self.listing = window.start.isoformat()
+                    tg.start_soon(self._list_one, _Open(index, window), before, listed[window], ahead)
             self.listing = ""
+
+    async def _list_one(
+        self, open_: _Open, before: anyio.Event | None, listed: anyio.Event, ahead: anyio.Semaphore
+    ) -> None:
+        try:
+            if before is not None:
+                await before.wait()
+            await self._list_window(open_)
+        finally:
+            listed.set()
+            ahead.release()
 
     async def _list_window(self, open_: _Open) -> None:
         window, work, batch = open_.window, self.work, list[CallSummary]()
@@ -164,10 +185,9 @@ class _Pipeline:
     async def _store(self, open_: _Open, batch: list[CallSummary]) -> None:
         """Store a batch of listed calls, then queue what they lack: their timelines start now."""
         uuids = [c.uuid for c in batch]
-        async with self.store_lock:
-            upserted = await self.sink.upsert_calls(self.account, batch, seen=self.seen)
-            details = await self.sink.details_missing(uuids) if self.work.details else []
-            recordings = await self.sink.recordings_missing(uuids) if self.work.recordings is not None else []
+        upserted = await self.sink.upsert_calls(self.account, batch, seen=self.seen)
+        details = await self.sink.details_missing(uuids) if self.work.details else []
+        recordings = await self.sink.recordings_missing(uuids) if self.work.recordings is not None else []
         open_.new.update(upserted.new)
         open_.changed.update(upserted.changed)
         open_.listed.update(dict.fromkeys(uuids))
@@ -177,17 +197,15 @@ class _Pipeline:
     async def _queue_stored(self, open_: _Open) -> None:
         """Queue the window's stored calls that lack something (earlier runs' leftovers), then close its listing."""
         window, sink, account = open_.window, self.sink, self.account
-        async with self.store_lock:
-            details = await sink.calls_needing_details(account, window.start, window.end) if self.work.details else []
-            recordings = (
-                await sink.calls_needing_recordings(account, window.start, window.end)
-                if self.work.recordings is not None
-                else []
-            )
+        details = await sink.calls_needing_details(account, window.start, window.end) if self.work.details else []
+        recordings = (
+            await sink.calls_needing_recordings(account, window.start, window.end)
+            if self.work.recordings is not None
+            else []
+        )
         await self._queue_all(open_, details, recordings)
         open_.listing_done = True
-        async with self.store_lock:
-            await self._maybe_done(open_)
+        await self._maybe_done(open_)
 
     async def _queue_all(self, open_: _Open, details: list[str], recordings: list[tuple[str, str]]) -> None:
         for uuid in details:
@@ -235,25 +253,26 @@ class _Pipeline:
         with results:
             async for first in results:
                 ready = [first]
-                while len(ready) < DETAILS_BATCH:  # what else has arrived: one transaction for all of it
-                    try:
-                        ready.append(results.receive_nowait())
-                    except (anyio.WouldBlock, anyio.EndOfStream):
-                        break
-                async with self.store_lock:
-                    await self._save(ready)
+                # What else arrives soon goes in the same transaction: a commit a result would cost
+                # more CPU than the requests themselves.
+                with anyio.move_on_after(COALESCE), contextlib.suppress(anyio.EndOfStream):
+                    while len(ready) < WRITE_BATCH:
+                        ready.append(await results.receive())
+                await self._save(ready)
 
     async def _save(self, ready: list[_Result]) -> None:
         details = [item for _, item in ready if isinstance(item, CallDetails)]
         if details:
             await self.sink.save_details(details)
+        recordings = [item for _, item in ready if isinstance(item, RecordingFile)]
+        if recordings:
+            await self.sink.save_recordings(recordings)
         done: list[tuple[_Key, bool]] = [(("details", d.call.uuid), False) for d in details]
+        for rec in recordings:
+            self.progress.on_recorded(rec.size)
+            done.append((("recording", rec.call_uuid), False))
         for what, item in ready:
-            if isinstance(item, RecordingFile):
-                await self.sink.save_recording(item.call_uuid, item)
-                self.progress.on_recorded(item.size)
-                done.append((("recording", item.call_uuid), False))
-            elif isinstance(item, FailedCall):
+            if isinstance(item, FailedCall):
                 self.progress.on_failed(what, item.call_uuid, item.error)
                 done.append(((what, item.call_uuid), True))
         for _ in details:
@@ -278,12 +297,13 @@ class _Pipeline:
         open_.finished = True
         if open_.index < 0:
             return
-        missing = await still_missing(self.sink, self.account, open_.window, tuple(open_.listed), self.work)
-        result = WindowResult(
-            tuple(open_.listed), frozenset(open_.new), frozenset(open_.changed - open_.new), open_.failures,
-            len(missing),
-        )  # fmt: skip
-        await self.on_done(open_.index, result)
+        async with self.done_lock:
+            missing = await still_missing(self.sink, self.account, open_.window, tuple(open_.listed), self.work)
+            result = WindowResult(
+                tuple(open_.listed), frozenset(open_.new), frozenset(open_.changed - open_.new), open_.failures,
+                len(missing),
+            )  # fmt: skip
+            await self.on_done(open_.index, result)
 
     # -- progress ------------------------------------------------------------------------------------
 

@@ -86,6 +86,8 @@ class PostgresSink:
     def __init__(self, connection: Any, url: str) -> None:
         self._conn = connection
         self._where = redact_url(url)
+        # One operation at a time on the connection: an export's stages call the sink concurrently.
+        self._one = asyncio.Lock()
 
     def __repr__(self) -> str:
         return f"PostgresSink({self._where!r})"
@@ -144,7 +146,8 @@ class PostgresSink:
 
         for attempt in range(_ATTEMPTS):
             try:
-                return await work()
+                async with self._one:
+                    return await work()
             except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
                 if attempt == _ATTEMPTS - 1:
                     raise SinkError(f"{self._where}: a write kept meeting deadlocks") from None
@@ -186,6 +189,15 @@ class PostgresSink:
 
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
         await self._run(lambda: self._conn.execute(_UPSERT_RECORDING, *sql.recording_row(call_uuid, rec)))
+
+    async def save_recordings(self, batch: Sequence[RecordingFile]) -> None:
+        rows = sorted((sql.recording_row(rec.call_uuid, rec) for rec in batch), key=_key)
+
+        async def write() -> None:
+            async with self._conn.transaction():
+                await self._conn.executemany(_UPSERT_RECORDING, rows)
+
+        await self._run(write)
 
     async def calls_needing_details(self, account: Account, start: datetime, end: datetime) -> list[str]:
         rows = await self._run(lambda: self._conn.fetch(_NEEDING_DETAILS, *sql.window(account, start, end)))

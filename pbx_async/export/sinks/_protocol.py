@@ -65,6 +65,9 @@ class Sink(Protocol):
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
         """The downloaded file's path, size and checksum."""
 
+    async def save_recordings(self, batch: Sequence[RecordingFile]) -> None:
+        """Each downloaded file's path, size and checksum, under its ``call_uuid`` (one transaction)."""
+
     async def calls_needing_details(self, account: Account, start: datetime, end: datetime) -> list[str]:
         """UUIDs of the account's calls in the window whose events are not stored yet."""
 

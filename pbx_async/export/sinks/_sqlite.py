@@ -172,6 +172,15 @@ class SqliteSink:
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
         await self.run(self.db.execute, sql.UPSERT_RECORDING, _plain(sql.recording_row(call_uuid, rec)))
 
+    async def save_recordings(self, batch: Sequence[RecordingFile]) -> None:
+        rows = [_plain(sql.recording_row(rec.call_uuid, rec)) for rec in batch]
+
+        def write() -> None:
+            with self._transaction():
+                self.db.executemany(sql.UPSERT_RECORDING, rows)
+
+        await self.run(write)
+
     async def calls_needing_details(self, account: Account, start: datetime, end: datetime) -> list[str]:
         params = _plain(sql.window(account, start, end))
         return await self.run(lambda: [r[0] for r in self.db.execute(sql.NEEDING_DETAILS, params)])

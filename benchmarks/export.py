@@ -1,0 +1,151 @@
+"""The main job at the bound: the export, pipelined, beside the same export run phase by phase.
+
+    python -m benchmarks.export            # every row (about ten minutes)
+    python -m benchmarks.export --quick    # 16 in flight at 100 ms, and RSS at 3,000 and 9,000 calls
+
+The simulator (``pbx-async simulate``, a process of its own, every reply
+``latency`` late, 20 kB recordings) serves 3,000 calls over 15 days. Each
+row is one ``run_export`` with details (and recordings) in a client process
+of its own, so CPU time and peak RSS are its own. "phase by phase" is the
+same export as it ran before the pipeline, a day at a time, each day's list,
+then timelines, then recordings, each drained before the next
+(``export_window``, kept as the reference), measured in the same run.
+The bound is Little's law: requests x latency / in flight. Efficiency is
+the bound over the wall time. Then peak RSS of the pipelined export from
+3,000 to 30,000 calls (64 in flight, 50 ms): it must stay flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from benchmarks.scenarios import peak_rss_mb
+from pbx_async import Hooks, PbxSession, RequestInfo
+from pbx_async.export import ExportSpec, Progress, run_export
+from pbx_async.export._single import days
+from pbx_async.export._window import export_window
+from pbx_async.export.sinks import Account
+from pbx_async.export.sinks._sqlite import SqliteSink
+from pbx_async.testing import serve_process
+from pbx_async.testing._simulator import DEFAULT_AUTH, DEFAULT_CONTAINER, DEFAULT_NOW
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDING_BYTES = 20_000  # small: the latency, not the transfer, is what the bound counts
+
+
+async def _phase_by_phase(session: PbxSession, spec: ExportSpec) -> None:
+    """The export as it ran before the pipeline: a day at a time, list, then timelines, then recordings."""
+    store = await SqliteSink.open(spec.store_path)
+    try:
+        account, now = Account(session.container_id, session.tenant_id), datetime.now(UTC)
+        for day in days(spec.first, spec.last, spec.utc_offset, now):
+            await export_window(session, store, account, day, spec.work, Progress(), seen=now)
+    finally:
+        await store.close()
+
+
+async def _client(shape: str, base_url: str, width: int, recordings: bool, span: int, folder: Path) -> dict[str, Any]:
+    made: Counter[str] = Counter()
+
+    def count(request: RequestInfo) -> None:
+        made[request.what.split(" ")[0]] += 1  # "Recording NAME": by kind
+
+    first = (DEFAULT_NOW - timedelta(days=span + 1)).date()
+    spec = ExportSpec(
+        first,
+        DEFAULT_NOW.date(),
+        out=folder / "calls.sqlite",
+        details=True,
+        recordings=folder / "recordings" if recordings else None,
+        concurrency=width,
+    )
+    hooks = Hooks(on_request=count)
+    session = PbxSession(DEFAULT_AUTH, DEFAULT_CONTAINER, base_url=base_url, max_concurrency=width, timeout=120, hooks=hooks)
+    async with session:
+        cpu, wall = time.process_time(), time.perf_counter()
+        if shape == "pipelined":
+            progress = Progress()
+            result = await run_export(session, spec, progress)
+            calls, failures, use = result.calls, result.failures, progress.limit_use
+        else:
+            await _phase_by_phase(session, spec)
+            calls, failures, use = 0, 0, 0.0
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"requests": sum(made.values()), "by_kind": dict(made), "wall": wall, "cpu": cpu,
+            "rss_mb": peak_rss_mb(), "calls": calls, "failures": failures, "limit_use": use}  # fmt: skip
+
+
+def _row(shape: str, base_url: str, latency: float, width: int, recordings: bool, span: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "benchmarks.export", "--client", shape, base_url, str(width),
+                   str(int(recordings)), str(span), folder]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    if done.returncode:
+        raise RuntimeError(f"the {shape} export failed:\n{done.stderr}")
+    row: dict[str, Any] = json.loads(done.stdout)
+    row |= {"shape": shape, "latency": latency, "in_flight": width, "recordings": recordings}
+    row["bound"] = row["requests"] * latency / width
+    row["efficiency"] = row["bound"] / row["wall"]
+    row["cpu_us_per_call"] = row["cpu"] / max(row["by_kind"].get("Call Details", 1), 1) * 1e6
+    return row
+
+
+def _print(label: str, row: dict[str, Any]) -> None:
+    print(f"{label:58} {row['requests']:>6} {row['wall']:>7.2f} {row['bound']:>7.2f} {row['efficiency']:>5.2f} "
+          f"{row['cpu_us_per_call']:>9.0f} {row['rss_mb']:>6.0f}", flush=True)  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="16 in flight at 100 ms; RSS at 3,000 and 9,000 calls")
+    parser.add_argument("--calls", type=int, default=3_000)
+    parser.add_argument("--client", nargs=6, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        shape, base_url, width, recordings, span, folder = args.client
+        result = anyio.run(_client, shape, base_url, int(width), recordings == "1", int(span), Path(folder))
+        print(json.dumps(result))
+        return
+    rows: list[dict[str, Any]] = []
+    print(f"{'export of ' + format(args.calls, ',') + ' calls over 15 days':58} {'reqs':>6} {'wall s':>7} "
+          f"{'bound s':>7} {'eff':>5} {'CPU us/c':>9} {'RSS MB':>6}")  # fmt: skip
+    for latency in (0.1,) if args.quick else (0.05, 0.1):
+        with serve_process(calls=args.calls, days=15, latency=latency, recording_bytes=RECORDING_BYTES) as url:
+            for width in (16,) if args.quick else (16, 64):
+                for recordings in (True, False):
+                    for shape in ("phase by phase", "pipelined"):
+                        row = _row(shape, url, latency, width, recordings, 15)
+                        rows.append(row)
+                        what = "timelines + recordings" if recordings else "timelines"
+                        _print(f"{width} in flight, {latency * 1000:.0f} ms, {what}, {shape}", row)
+    rss: list[dict[str, Any]] = []
+    for calls in (3_000, 9_000) if args.quick else (3_000, 30_000):
+        span = max(15, calls // 200)  # 200 calls a day, as above
+        with serve_process(calls=calls, days=span, latency=0.05, recording_bytes=RECORDING_BYTES) as url:
+            row = _row("pipelined", url, 0.05, 64, True, span)
+            rss.append(row | {"calls_in_range": calls})
+            _print(f"RSS: {calls:,} calls, 64 in flight, 50 ms, pipelined", row)
+    small, large = rss[0], rss[-1]
+    print(f"peak RSS {large['rss_mb']:.0f} MB at {large['calls_in_range']:,} calls, {small['rss_mb']:.0f} MB at "
+          f"{small['calls_in_range']:,}: ratio {large['rss_mb'] / small['rss_mb']:.3f}")  # fmt: skip
+    results = ROOT / "benchmarks" / "results"
+    results.mkdir(exist_ok=True)
+    stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    report = {"rows": rows, "rss": rss, "load_average": os.getloadavg(), "date": date.today().isoformat()}
+    (results / f"export-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
