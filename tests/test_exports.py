@@ -55,6 +55,7 @@ EXPORT = {
     "AccountConfig",
     "ExportResult",
     "ExportSpec",
+    "Flow",
     "LogProgress",
     "Progress",
     "RichProgress",

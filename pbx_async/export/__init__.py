@@ -29,7 +29,7 @@ says what the job fetches besides the calls. Where the rows go is a ``Sink``
 """
 
 from ._accounts import AccountConfig, load_accounts
-from ._progress import LogProgress, Progress, RichProgress
+from ._progress import Flow, LogProgress, Progress, RichProgress
 from ._report import report
 from ._shards import Shard, ShardResult, plan_shards, run_shard, session_for
 from ._single import ExportResult, ExportSpec, run_export
@@ -42,6 +42,7 @@ __all__ = [
     "AccountConfig",
     "ExportResult",
     "ExportSpec",
+    "Flow",
     "LogProgress",
     "Progress",
     "RichProgress",

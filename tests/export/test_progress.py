@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 
-from pbx_async.export import LogProgress, Progress, RichProgress
+from pbx_async import PbxSession
+from pbx_async.export import ExportSpec, Flow, LogProgress, Progress, RichProgress, run_export
+from pbx_async.testing import Simulator, SimulatorTransport
 
 
 def _run(progress: Progress) -> None:
@@ -57,3 +62,53 @@ def test_rich_progress_counts_like_the_others(capsys: pytest.CaptureFixture[str]
     _run(progress)
     assert (progress.listed, progress.detailed, progress.recorded, progress.failed) == (3, 2, 1, 1)
     assert "details of call call-3 failed" in capsys.readouterr().out
+
+
+def test_log_progress_shows_each_stage_and_the_requests_in_flight_against_the_limit() -> None:
+    stream = io.StringIO()
+    progress = LogProgress(stream, every=0)
+    progress.begin(3, True, True)
+    progress.on_flow(Flow("2026-11-02T00:00:00+00:00", details=120, recordings=40, in_flight=16, limit=16))
+    line = stream.getvalue()
+    assert line.startswith("progress: 0/3 days")
+    assert (
+        "[listing 2026-11-02T00:00:00+00:00, 120 timelines and 40 recordings to go, 16/16 requests in flight]" in line
+    )
+
+
+def test_progress_keeps_how_full_the_limit_was_on_average() -> None:
+    progress = Progress()
+    for in_flight in (16, 16, 8, 0):
+        progress.on_flow(Flow("", 0, 0, in_flight, 16))
+    assert progress.limit_use == pytest.approx(0.625)
+    assert progress.flow == Flow("", 0, 0, 0, 16)
+
+
+def test_rich_progress_has_a_row_for_the_requests_in_flight(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = RichProgress()
+    progress.begin(1, True, False)
+    progress.on_flow(Flow("", details=7, recordings=0, in_flight=5, limit=8))
+    progress.end()
+    out = capsys.readouterr().out
+    assert "in flight" in out and "5/8" in out and "7 timelines, 0 recordings to go" in out
+
+
+@pytest.mark.anyio
+async def test_an_export_reports_its_stages_while_it_runs(tmp_path: Path) -> None:
+    sim = Simulator(calls=300, days=2, seed=5, sample_rate=100, latency=0.02)
+    flows: list[Flow] = []
+
+    class Watch(Progress):
+        def on_flow(self, flow: Flow) -> None:
+            super().on_flow(flow)
+            flows.append(flow)
+
+    spec = ExportSpec(sim.now.date() - timedelta(days=2), sim.now.date(), out=tmp_path / "c.sqlite", details=True)
+    async with (
+        httpx.AsyncClient(transport=SimulatorTransport(sim), base_url=sim.public_url) as client,
+        PbxSession(sim.auth, sim.container_id, base_url=sim.public_url, http_client=client, max_concurrency=4) as s,
+    ):
+        await run_export(s, spec, Watch(), now=sim.now)
+    assert flows, "no stage report while the export ran"
+    assert all(f.limit == 4 and 0 <= f.in_flight <= 4 for f in flows)
+    assert any(f.in_flight == 4 and f.details > 0 for f in flows)  # timelines waiting, the limit full
