@@ -8,12 +8,9 @@ come down to ``Facts``, so the counting in ``_stats`` cannot tell them apart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import attrs
-import msgspec
 
 from .._journey import CallJourney, IvrStepKind, Outcome, QueueOutcome, RingKind, RingOutcome
 from ._read import ExportCall
@@ -79,7 +76,7 @@ def call_of(item: ExportCall) -> Call:
     )  # fmt: skip
 
 
-def _via(answered: bool, queue_answered: bool, ring_group_answered: bool, dial_out: bool) -> str | None:
+def answered_via(answered: bool, queue_answered: bool, ring_group_answered: bool, dial_out: bool) -> str | None:
     """How an answered call was picked up: queue, ring group, dial-out or extension."""
     if not answered:
         return None
@@ -90,7 +87,7 @@ def _via(answered: bool, queue_answered: bool, ring_group_answered: bool, dial_o
     return "dial-out" if dial_out else "extension"
 
 
-def _sample(
+def sample_kind(
     outcome: str, via: str | None, *, picked_up: bool, ivr: bool, message_left: bool, dial_out: bool, failure: bool,
     internal_app: bool,
 ) -> str | None:  # fmt: skip
@@ -114,7 +111,7 @@ def _sample(
     return "Internal app" if internal_app else None
 
 
-def _option(menu: str | None, exten: str | None, digits: str | None) -> str:
+def option_key(menu: str | None, exten: str | None, digits: str | None) -> str:
     return f"{(menu or exten or 'IVR').removeprefix('IVR ')}: {digits}"
 
 
@@ -124,13 +121,13 @@ def facts(j: CallJourney) -> Facts:
     last = next((s for s in reversed(j.ivr_path) if s.kind is IvrStepKind.OPTION), None)
     answered_by, voicemail, dial_out = j.answered_by, j.voicemail, j.dial_out
     box = voicemail.box if voicemail is not None else None
-    via = _via(
+    via = answered_via(
         j.answered_at is not None,
         any(v.outcome is QueueOutcome.ANSWERED for v in j.queue_visits),
         any(r.kind is RingKind.RING_GROUP and r.outcome is RingOutcome.ANSWERED for r in j.ring_attempts),
         dial_out is not None,
     )
-    sample = _sample(
+    sample = sample_kind(
         str(j.outcome), via, picked_up=any(p.picked_up_by for p in j.parks), ivr=bool(j.ivr_path),
         message_left=voicemail is not None and voicemail.message_left, dial_out=dial_out is not None,
         failure=dial_out is not None and dial_out.failure is not None, internal_app=j.internal_app is not None,
@@ -140,94 +137,6 @@ def facts(j: CallJourney) -> Facts:
         answered_by.number if answered_by else None, answered_by.name if answered_by else None,
         box.number if box else None, box.name if box else None,
         visits, frozenset(str(s.kind) for s in j.ivr_path),
-        _option(last.ivr_name, last.ivr_exten, last.digits) if last is not None else None,
+        option_key(last.ivr_name, last.ivr_exten, last.digits) if last is not None else None,
         bool(j.queue_visits or j.ring_attempts or voicemail or j.forward or j.conferences), via, sample,
-    )  # fmt: skip
-
-
-# The stored row's columns that ``stored_facts`` reads, in this order.
-STORED_COLUMNS = (
-    "outcome", "entry_did", "answered_at", "answered_by_number", "answered_by_name", "dial_out_result",
-    "dial_out_failure", "internal_app", "queue_visits", "ivr_path", "ring_attempts", "voicemail", "parks",
-    "conferences", "forward",
-)  # fmt: skip
-
-
-# The parts of the stored JSON the report reads (other keys are skipped by the decoder).
-class _Visit(msgspec.Struct):
-    queue_exten: str | None
-    queue_name: str | None
-    outcome: str
-    wait: float
-
-
-class _Step(msgspec.Struct):
-    kind: str
-    ivr_exten: str | None
-    ivr_name: str | None
-    digits: str | None
-
-
-class _Ring(msgspec.Struct):
-    kind: str
-    outcome: str
-
-
-class _Box(msgspec.Struct):
-    number: str | None
-    name: str | None
-
-
-class _Voicemail(msgspec.Struct):
-    box: _Box | None
-    message_left: bool
-
-
-class _Park(msgspec.Struct):
-    picked_up_by: str | None
-
-
-_visits = msgspec.json.Decoder(list[_Visit]).decode
-_steps = msgspec.json.Decoder(list[_Step]).decode
-_rings = msgspec.json.Decoder(list[_Ring]).decode
-_voicemail = msgspec.json.Decoder(_Voicemail | None).decode
-_parks = msgspec.json.Decoder(list[_Park]).decode
-_NO_KINDS: frozenset[str] = frozenset()
-
-
-def stored_facts(row: Sequence[Any]) -> Facts:
-    """The facts of a ``journeys`` row (``STORED_COLUMNS``, as ``journey_row`` wrote them: lists as JSON text)."""
-    (outcome, entry_did, answered_at, by_number, by_name, dial_out_result, dial_out_failure, internal_app,
-     queue_text, ivr_text, rings_text, voicemail_text, parks_text, conferences_text, forward_text) = row  # fmt: skip
-    visits: tuple[tuple[str, str, float], ...] = ()
-    if queue_text != "[]":
-        visits = tuple((v.queue_name or v.queue_exten or "queue", v.outcome, v.wait) for v in _visits(queue_text))
-    kinds, option = _NO_KINDS, None
-    if ivr_text != "[]":
-        steps = _steps(ivr_text)
-        kinds = frozenset(s.kind for s in steps)
-        last = next((s for s in reversed(steps) if s.kind == IvrStepKind.OPTION), None)
-        option = _option(last.ivr_name, last.ivr_exten, last.digits) if last is not None else None
-    voicemail = None if voicemail_text == "null" else _voicemail(voicemail_text)
-    box = voicemail.box if voicemail is not None else None
-    rang = rings_text != "[]"
-    via = None
-    if answered_at is not None:
-        rings = _rings(rings_text) if rang else ()
-        via = _via(
-            True,
-            any(outcome == QueueOutcome.ANSWERED for _, outcome, _ in visits),
-            any(r.kind == RingKind.RING_GROUP and r.outcome == RingOutcome.ANSWERED for r in rings),
-            dial_out_result is not None,
-        )
-    sample = _sample(
-        outcome, via, picked_up=parks_text != "[]" and any(p.picked_up_by for p in _parks(parks_text)),
-        ivr=bool(kinds), message_left=voicemail is not None and voicemail.message_left,
-        dial_out=dial_out_result is not None, failure=dial_out_failure is not None,
-        internal_app=internal_app is not None,
-    )  # fmt: skip
-    reached = bool(visits or rang or voicemail is not None or forward_text != "null" or conferences_text != "[]")
-    return Facts(
-        outcome, entry_did, answered_at, by_number, by_name, box.number if box else None, box.name if box else None,
-        visits, kinds, option, reached, via, sample,
     )  # fmt: skip

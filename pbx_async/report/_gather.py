@@ -1,13 +1,14 @@
-"""Counting an export for the report: from the journeys a SQLite export stored, else from every call's events.
+"""Counting an export for the report: from the journeys the export stored, else from every call's events.
 
-A SQLite export made with details holds a ``journeys`` table, written in the
-same transaction as each call's events (``journey_row`` of ``call_journey``).
-Reading it is several times faster than reading every event and reading the
-journeys again, and gives the same figures: the report counts the same
-``Facts`` either way. One call with events but no stored journey, no
-``journeys`` table or an empty one, and the JSON lines, CSV and Parquet
-outputs: the export is read event by event. The sample calls
-are read whole either way, their journeys read from their events.
+An export made with details stores each call's journey (``journey_row`` of
+``call_journey``) with its events: a SQLite export in its ``journeys`` table,
+written in the same transaction, a JSON lines one in ``OUT-journeys.jsonl``.
+Reading those is several times faster than reading every event and reading
+the journeys again, and gives the same figures: the report counts the same
+``Facts`` either way, and the events are only counted. One call with events
+but no stored journey, no stored journeys at all, and the CSV and Parquet
+outputs: the export is read event by event. The sample calls are read whole
+either way, their journeys read from their events.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from .._errors import ValidationError
 from .._journey import call_journey
-from ._facts import STORED_COLUMNS, Call, call_of, facts, stored_facts
-from ._read import open_sqlite, read_calls, read_sqlite, sqlite_tables
+from .._records.calls import CallDirection
+from ._facts import Call, Facts, call_of, facts
+from ._read import flag, jsonl_call, open_sqlite, read_calls, read_sqlite, sqlite_tables, text
 from ._stats import Sample, Stats
+from ._stored import STORED_COLUMNS, jsonl_facts, jsonl_journey, stored_facts
 
 _fromisoformat = datetime.fromisoformat
 
@@ -30,10 +34,10 @@ _fromisoformat = datetime.fromisoformat
 def gather(path: Path, kind: str, *, stored: bool = True) -> Stats:
     """The report's figures for the export at ``path`` (``locate``'s format ``kind``); ``stored=False`` ignores
     stored journeys (every journey read from its events)."""
-    if stored and kind == "sqlite":
+    if stored and kind in ("sqlite", "jsonl"):
         try:
-            stats = _stored(path)
-        except (sqlite3.DatabaseError, msgspec.MsgspecError) as exc:
+            stats = _stored(path) if kind == "sqlite" else _stored_jsonl(path)
+        except (sqlite3.DatabaseError, msgspec.MsgspecError, KeyError, ValueError) as exc:
             raise ValidationError(f"{path} is not a readable export: {exc}") from None
         if stats is not None:
             return stats
@@ -109,3 +113,62 @@ def _best(db: sqlite3.Connection, candidates: list[tuple[int, str]]) -> tuple[in
         for uuid, types in db.execute(_TYPES.format(", ".join("?" * len(chunk))), chunk):
             best = max(best, (types, uuid))
     return best
+
+
+class _Type(msgspec.Struct):
+    type_id: Any
+
+
+class _JsonlCall(msgspec.Struct):
+    """The fields of a JSON lines call the report counts (its events: their types only)."""
+
+    uuid: Any
+    date: Any
+    direction: Any
+    num_dialed: Any = None
+    did_description: Any = None
+    recorded: Any = None
+    recording: Any = msgspec.UNSET
+    events: list[_Type] | None = None
+
+
+_jsonl_call = msgspec.json.Decoder(_JsonlCall).decode
+
+
+def _stored_jsonl(path: Path) -> Stats | None:
+    """The figures of a JSON lines export from its ``-journeys`` file; None when there is none."""
+    journeys_file = path.with_name(f"{path.stem}-journeys{path.suffix}")
+    if not journeys_file.is_file():
+        return None
+    stored: dict[str, Facts] = {}
+    with journeys_file.open("rb") as fh:
+        for line in fh:
+            if line.strip():
+                journey = jsonl_journey(line)
+                stored[journey.call_uuid] = jsonl_facts(journey)
+    stats, add, offset = Stats(), Stats.add, 0
+    offsets: dict[str, int] = {}  # where each call's line starts, to read the sample calls again
+    with path.open("rb") as fh:
+        for line in fh:
+            at, offset = offset, offset + len(line)
+            if not line.strip():
+                continue
+            row = _jsonl_call(line)
+            uuid, events = str(row.uuid), row.events or ()
+            found = stored.get(uuid) if events else None
+            if events and found is None:
+                return None  # events the export stored no journey for: every call is read from its events
+            recording = row.recording
+            call = Call(
+                uuid, _fromisoformat(str(row.date)), CallDirection[str(row.direction).upper()].name.lower(),
+                text(row.num_dialed), text(row.did_description), flag(row.recorded),
+                None if recording is msgspec.UNSET else recording is not None,
+                len(events), len({int(e.type_id) for e in events}),
+            )  # fmt: skip
+            offsets[uuid] = at
+            add(stats, call, found)
+        for kind, (types, uuid) in stats.best.items():
+            fh.seek(offsets[uuid])
+            item = jsonl_call(fh.readline())
+            stats.samples[kind] = Sample(kind, (types, uuid), item, call_journey(item.details))
+    return stats

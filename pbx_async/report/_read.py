@@ -62,7 +62,7 @@ _DIRECTIONS = {d.name.lower(): d for d in CallDirection}
 _first = operator.itemgetter(0)
 
 
-def _flag(value: Any) -> bool:
+def flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "t")
     return bool(value)
@@ -72,7 +72,7 @@ def _int(value: Any) -> int | None:
     return None if value is None or value == "" else int(value)
 
 
-def _text(value: Any) -> str | None:
+def text(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
@@ -82,22 +82,22 @@ def summary(row: Mapping[str, Any]) -> CallSummary:
         uuid=str(row["uuid"]),
         date=datetime.fromisoformat(str(row["date"])),
         direction=CallDirection[str(row["direction"]).upper()],
-        cid_name=_text(row.get("cid_name")),
-        cid_num=_text(row.get("cid_num")),
-        num_dialed=_text(row.get("num_dialed")),
+        cid_name=text(row.get("cid_name")),
+        cid_num=text(row.get("cid_num")),
+        num_dialed=text(row.get("num_dialed")),
         duration=_int(row.get("duration")),
-        recorded=_flag(row.get("recorded")),
-        recording_url=_text(row.get("recording_url")),
-        did_description=_text(row.get("did_description")),
-        cid_prefix=_text(row.get("cid_prefix")),
-        last_event=_text(row.get("last_event")),
-        flagged=_flag(row.get("flagged")),
+        recorded=flag(row.get("recorded")),
+        recording_url=text(row.get("recording_url")),
+        did_description=text(row.get("did_description")),
+        cid_prefix=text(row.get("cid_prefix")),
+        last_event=text(row.get("last_event")),
+        flagged=flag(row.get("flagged")),
         severity=_int(row.get("severity")),
-        notes=_text(row.get("notes")),
-        went_to_voicemail=_flag(row.get("went_to_voicemail")),
-        spoke_to_person=_flag(row.get("spoke_to_person")),
-        did_group=_text(row.get("did_group")),
-        transcription=_text(row.get("transcription")),
+        notes=text(row.get("notes")),
+        went_to_voicemail=flag(row.get("went_to_voicemail")),
+        spoke_to_person=flag(row.get("spoke_to_person")),
+        did_group=text(row.get("did_group")),
+        transcription=text(row.get("transcription")),
     )
 
 
@@ -211,17 +211,19 @@ def _sqlite(path: Path, uuids: Sequence[str] | None = None) -> Iterator[ExportCa
 def _jsonl(path: Path) -> Iterator[ExportCall]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            events = tuple(
-                event(
-                    e["uuid"], e["date"], e["type_id"], e.get("data1"), e.get("data2"), e.get("data3"), e.get("data4")
-                )
-                for e in row.get("events") or ()
-            )
-            recording = row.get("recording")
-            yield ExportCall(CallDetails(summary(row), events), recording is not None if "recording" in row else None)
+            if line.strip():
+                yield jsonl_call(line)
+
+
+def jsonl_call(line: str | bytes) -> ExportCall:
+    """One line of a JSON lines export."""
+    row = json.loads(line)
+    events = tuple(
+        event(e["uuid"], e["date"], e["type_id"], e.get("data1"), e.get("data2"), e.get("data3"), e.get("data4"))
+        for e in row.get("events") or ()
+    )
+    recording = row.get("recording")
+    return ExportCall(CallDetails(summary(row), events), recording is not None if "recording" in row else None)
 
 
 def _rows(path: Path, kind: str) -> Iterator[dict[str, Any]]:

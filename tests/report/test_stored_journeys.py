@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from contextlib import closing
@@ -70,3 +71,18 @@ def test_a_stored_journey_that_is_not_json_is_refused(source: Path, tmp_path: Pa
     with pytest.raises(ValidationError, match="not a readable export"):
         write_html_report(broken, tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_json_lines_read_the_journeys_file_beside_them(tmp_path: Path) -> None:
+    (tmp_path / "export").mkdir()
+    source = export(simulator(300, seed=5), tmp_path / "export" / "calls.jsonl", "jsonl")
+    journeys = tmp_path / "export" / "calls-journeys.jsonl"
+    stored = _page(source, tmp_path / "stored.html")
+    lines = journeys.read_text(encoding="utf-8").splitlines()
+    told = [json.dumps({**json.loads(line), "outcome": "voicemail", "answered_at": None}) for line in lines]
+    journeys.write_text("\n".join(told) + "\n", encoding="utf-8")
+    assert "<b>0%</b><span>inbound answered</span>" in _page(source, tmp_path / "told.html")
+    journeys.write_text("\n".join(told[1:]) + "\n", encoding="utf-8")  # one call's journey missing: all recomputed
+    assert _page(source, tmp_path / "partial.html") == stored
+    journeys.unlink()
+    assert _page(source, tmp_path / "recomputed.html") == stored
