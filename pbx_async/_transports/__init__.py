@@ -10,6 +10,7 @@ for the rest (see anyio_http for the figures).
 from __future__ import annotations
 
 import asyncio
+import math
 import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import Protocol, runtime_checkable
@@ -45,7 +46,10 @@ class DirectTransport(Protocol):
         timeouts: httpx.Timeout,
         max_bytes: int,
         what: str,
-    ) -> tuple[int, Headers, bytes]: ...
+        deadline: float = math.inf,
+    ) -> tuple[int, Headers, bytes]:
+        """Raises ``TimeoutError`` when the whole exchange takes longer than ``deadline`` seconds."""
+        ...
 
 
 def default_client(

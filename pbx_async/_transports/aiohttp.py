@@ -11,6 +11,7 @@ the distinction between "never sent" (connect) and "sent, then failed".
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
@@ -35,6 +36,12 @@ def _as_httpx_error(exc: BaseException, request: httpx.Request | None) -> httpx.
     return httpx.ReadError(message, request=request)
 
 
+def _within(timeout: float | None, deadline: float) -> float | None:
+    """A per-step timeout, or None where the deadline over the whole exchange comes first anyway
+    (a read timer is reset on every chunk: a cost for nothing then)."""
+    return None if timeout is None or timeout >= deadline else timeout
+
+
 class _Body(httpx.AsyncByteStream):
     def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
         self._response, self._request = response, request
@@ -57,6 +64,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._proxy = proxy  # every request goes through it (None: straight to the server)
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: httpx.Timeout | None = None
+        self._deadline = math.inf
         self._client_timeout = aiohttp.ClientTimeout()
 
     def _client(self) -> aiohttp.ClientSession:
@@ -111,14 +119,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         timeouts: httpx.Timeout,
         max_bytes: int,
         what: str,
+        deadline: float = math.inf,
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """One whole request with aiohttp alone: status, headers, and the body, inflated within ``max_bytes``."""
-        if timeouts is not self._timeouts:  # the session passes the same object every time
-            self._timeouts, self._client_timeout = (
-                timeouts,
-                aiohttp.ClientTimeout(
-                    total=None, connect=timeouts.pool, sock_connect=timeouts.connect, sock_read=timeouts.read
-                ),
+        """One whole request with aiohttp alone: status, headers, and the body, inflated within ``max_bytes``;
+        ``TimeoutError`` when it all takes longer than ``deadline`` seconds."""
+        if timeouts is not self._timeouts or deadline != self._deadline:  # the same for every first attempt
+            # aiohttp's total timeout spans connect, head and body, as one deadline must; it costs a
+            # timer handle where a cancel scope around the call would cost several times more.
+            self._timeouts, self._deadline = timeouts, deadline
+            self._client_timeout = aiohttp.ClientTimeout(
+                total=None if deadline == math.inf else max(deadline, 1e-3),  # aiohttp: 0 means none
+                connect=_within(timeouts.pool, deadline),
+                sock_connect=_within(timeouts.connect, deadline),
+                sock_read=_within(timeouts.read, deadline),
+                ceil_threshold=math.inf,  # the deadline as given, not rounded up to a whole second
             )
         try:
             async with self._client().request(
@@ -132,10 +146,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 auto_decompress=False,  # inflated by read_bounded, a bounded step at a time
                 proxy=self._proxy,
             ) as response:
-                encoding = response.headers.get("content-encoding")
-                body = await read_bounded(response.content.iter_any(), encoding, max_bytes, what)
+                encoding, length = response.headers.get("content-encoding"), response.content_length
+                if encoding is None and length is not None and length <= max_bytes:
+                    body = await response.content.read()  # ends at its Content-Length: bounded by it
+                else:
+                    body = await read_bounded(response.content.iter_any(), encoding, max_bytes, what)
                 return response.status, response.headers, body
         except (TimeoutError, aiohttp.ClientError) as exc:
+            if exc.__class__ is TimeoutError:  # the total timeout: aiohttp's own ones are subclasses
+                raise TimeoutError(f"{what}: no whole reply within {deadline} s") from None
             raise _as_httpx_error(exc, None) from None
 
     async def aclose(self) -> None:

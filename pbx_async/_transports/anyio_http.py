@@ -19,6 +19,7 @@ session sends everything through httpx). Failures are httpx's exceptions, with
 from __future__ import annotations
 
 import itertools
+import math
 import socket
 import ssl
 import time
@@ -241,8 +242,10 @@ class AnyioTransport(httpx.AsyncBaseTransport):
         timeouts: httpx.Timeout,
         max_bytes: int,
         what: str,
+        deadline: float = math.inf,
     ) -> tuple[int, ReplyHeaders, bytes]:
-        """One whole request: status, headers, and the body, inflated within ``max_bytes``."""
+        """One whole request: status, headers, and the body, inflated within ``max_bytes``;
+        ``TimeoutError`` past ``deadline`` seconds."""
         slash = url.find("/", url.find("//") + 2)
         root = url if slash < 0 else url[:slash]
         origin = self._origins.get(root)
@@ -257,13 +260,14 @@ class AnyioTransport(httpx.AsyncBaseTransport):
         if form is not None:
             lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
         request = "\r\n".join(lines).encode("utf-8") + b"\r\n\r\n" + body
-        while True:
-            conn = await self._connection(origin, timeouts)
-            try:
-                return await self._send(conn, origin, method, request, timeouts, max_bytes, what)
-            except _Stale:
-                if method != "GET":  # a POST may have arrived: not sent again here (the retry rules decide)
-                    raise httpx.RemoteProtocolError("the server closed a kept-alive connection") from None
+        with anyio.fail_after(None if deadline == math.inf else deadline):  # TimeoutError past it
+            while True:
+                conn = await self._connection(origin, timeouts)
+                try:
+                    return await self._send(conn, origin, method, request, timeouts, max_bytes, what)
+                except _Stale:
+                    if method != "GET":  # a POST may have arrived: not sent again here (the retry rules decide)
+                        raise httpx.RemoteProtocolError("the server closed a kept-alive connection") from None
 
     async def _connection(self, origin: _Origin, timeouts: httpx.Timeout) -> _Connection:
         idle = self._idle.get(origin.key)

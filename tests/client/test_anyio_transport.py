@@ -210,6 +210,52 @@ async def test_session_errors_on_either_loop_are_network_errors() -> None:
     assert len(served.requests) >= 2  # retried
 
 
+@contextmanager
+def trickling_server() -> Iterator[tuple[str, list[float]]]:
+    """Announces a 1,000-byte reply, then sends a byte every 50 ms: each read is quick, the whole never is."""
+    started: list[float] = []
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass
+            started.append(time.monotonic())
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+                for _ in range(200):
+                    time.sleep(0.05)
+                    self.wfile.write(b" ")
+            except OSError:  # the client gave up: what the test wants
+                return
+
+    class Server(socketserver.ThreadingTCPServer):
+        allow_reuse_address = True
+
+    tcp = Server(("127.0.0.1", 0), Handler)
+    tcp.daemon_threads = True
+    threading.Thread(target=tcp.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{tcp.server_address[1]}/", started
+    finally:
+        tcp.shutdown()
+        tcp.server_close()
+
+
+async def test_a_trickling_reply_ends_within_timeout_times_attempts_on_either_loop() -> None:
+    # The session's own transports keep the one deadline over a whole exchange (aiohttp's total
+    # timeout on asyncio, a cancel scope on Trio): per-read timeouts alone would wait ten seconds.
+    with trickling_server() as (base_url, started):
+        policy = RetryPolicy(max_attempts=2, initial_backoff=0.01, max_backoff=0.01)
+        async with PbxSession(KEY, CONTAINER, base_url=base_url, timeout=0.5, retry=policy) as session:
+            begun = time.monotonic()
+            with pytest.raises(NetworkError, match=r"no complete reply within 0\.5 s"):
+                await session.get_call_details("c1")
+            took = time.monotonic() - begun
+    assert len(started) == 2  # tried again once, as the policy allows
+    assert took < 2 * 0.5 + 1.0  # two attempts of half a second each, plus a generous margin
+    assert started[1] - started[0] >= 0.45  # the first attempt ran to its deadline, no further than needed
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """A self-signed certificate for 127.0.0.1 (made with the openssl command) and its key."""
