@@ -235,7 +235,8 @@ class _Pipeline:
     async def _fetch_details(self, results: MemoryObjectSendStream[_Result]) -> None:
         with results:
             session, concurrency = self.session, self.work.concurrency
-            async with session.iter_call_details(self.details_receive, concurrency=concurrency) as fetched:
+            fetched = session.iter_call_details(self.details_receive, concurrency=concurrency, on_error="return")
+            async with fetched:
                 async for item in fetched:
                     results.send_nowait(("details", item))
 

@@ -16,7 +16,7 @@ import attrs
 import httpx
 import pytest
 
-from pbx_async import PbxSession, RetryPolicy, ServerError
+from pbx_async import PbxSession, RetryPolicy
 from pbx_async.export import Account, ExportSpec, Progress, Window, Work, run_export
 from pbx_async.export import _pipeline as pipeline
 from pbx_async.export._progress import Flow
@@ -233,15 +233,7 @@ def _failing_calls(sim: Simulator, days: list[str], recorded: bool) -> set[str]:
 @pytest.mark.parametrize(
     "stage",
     [
-        pytest.param(
-            "details",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=ServerError,
-                reason="_pipeline._fetch_details calls iter_call_details with the default on_error='raise': "
-                "one failed timeline aborts the whole export instead of leaving its day unmarked",
-            ),
-        ),
+        "details",
         "recording",
     ],
 )
