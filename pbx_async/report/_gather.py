@@ -2,18 +2,22 @@
 
 An export made with details stores each call's journey (``journey_row`` of
 ``call_journey``) with its events: a SQLite export in its ``journeys`` table,
-written in the same transaction, a JSON lines one in ``OUT-journeys.jsonl``.
+written in the same transaction, a file export in ``OUT-journeys.jsonl`` (.csv,
+.parquet).
 Reading those is several times faster than reading every event and reading
 the journeys again, and gives the same figures: the report counts the same
-``Facts`` either way, and the events are only counted. One call with events
-but no stored journey, no stored journeys at all, and the CSV and Parquet
-outputs: the export is read event by event. The sample calls are read whole
+``Facts`` either way, and the events are only counted. CSV and Parquet
+exports have an ``OUT-journeys`` file too (``_tables``). One call with events
+but no stored journey, or no stored journeys at all: the export is read event
+by event. The sample calls are read whole
 either way, their journeys read from their events.
 """
 
 from __future__ import annotations
 
+import csv
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from ._facts import Call, Facts, call_of, facts
 from ._read import flag, jsonl_call, open_sqlite, read_calls, read_sqlite, sqlite_tables, text
 from ._stats import Sample, Stats
 from ._stored import STORED_COLUMNS, jsonl_facts, jsonl_journey, stored_facts
+from ._tables import stored_tables
 
 _fromisoformat = datetime.fromisoformat
 
@@ -34,10 +39,12 @@ _fromisoformat = datetime.fromisoformat
 def gather(path: Path, kind: str, *, stored: bool = True) -> Stats:
     """The report's figures for the export at ``path`` (``locate``'s format ``kind``); ``stored=False`` ignores
     stored journeys (every journey read from its events)."""
-    if stored and kind in ("sqlite", "jsonl"):
+    if stored:
         try:
-            stats = _stored(path) if kind == "sqlite" else _stored_jsonl(path)
-        except (sqlite3.DatabaseError, msgspec.MsgspecError, KeyError, ValueError) as exc:
+            stats = _STORED[kind](path, kind)
+        except ValidationError:
+            raise
+        except (sqlite3.DatabaseError, msgspec.MsgspecError, csv.Error, KeyError, ValueError) as exc:
             raise ValidationError(f"{path} is not a readable export: {exc}") from None
         if stats is not None:
             return stats
@@ -62,7 +69,7 @@ _TYPES = "SELECT call_uuid, count(DISTINCT type_id) FROM events WHERE call_uuid 
 _CHUNK = 200
 
 
-def _stored(path: Path) -> Stats | None:
+def _stored(path: Path, kind: str) -> Stats | None:
     """The figures from the stored journeys; None when the export has none stored."""
     db = open_sqlite(path)
     try:
@@ -135,7 +142,7 @@ class _JsonlCall(msgspec.Struct):
 _jsonl_call = msgspec.json.Decoder(_JsonlCall).decode
 
 
-def _stored_jsonl(path: Path) -> Stats | None:
+def _stored_jsonl(path: Path, kind: str) -> Stats | None:
     """The figures of a JSON lines export from its ``-journeys`` file; None when there is none."""
     journeys_file = path.with_name(f"{path.stem}-journeys{path.suffix}")
     if not journeys_file.is_file():
@@ -172,3 +179,11 @@ def _stored_jsonl(path: Path) -> Stats | None:
             item = jsonl_call(fh.readline())
             stats.samples[kind] = Sample(kind, (types, uuid), item, call_journey(item.details))
     return stats
+
+
+_STORED: dict[str, Callable[[Path, str], Stats | None]] = {
+    "sqlite": _stored,
+    "jsonl": _stored_jsonl,
+    "csv": stored_tables,
+    "parquet": stored_tables,
+}

@@ -226,26 +226,36 @@ def jsonl_call(line: str | bytes) -> ExportCall:
     return ExportCall(CallDetails(summary(row), events), recording is not None if "recording" in row else None)
 
 
-def _rows(path: Path, kind: str) -> Iterator[dict[str, Any]]:
+def rows(path: Path, kind: str, where: tuple[str, set[str]] | None = None) -> Iterator[dict[str, Any]]:
+    """The rows of a CSV or Parquet file; ``where`` (column, values) keeps those with one of the values there."""
     if kind == "csv":
         with path.open(encoding="utf-8", newline="") as fh:
-            yield from csv.DictReader(fh)
+            if where is None:
+                yield from csv.DictReader(fh)
+                return
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            at, values = header.index(where[0]), where[1]
+            yield from (dict(zip(header, r, strict=True)) for r in reader if r[at] in values)
         return
     try:
         import pyarrow.parquet as pq
     except ImportError:
         raise ValidationError(f"reading {path} needs pyarrow: pip install 'pbx-async[parquet]'") from None
+    if where is not None:
+        yield from pq.read_table(path, filters=[(where[0], "in", sorted(where[1]))]).to_pylist()
+        return
     for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000):
         yield from batch.to_pylist()
 
 
 def _tables(path: Path, kind: str) -> Iterator[ExportCall]:
     """CSV and Parquet: ``calls.csv`` beside ``calls-events.csv`` (no events file: calls without events)."""
-    calls = {str(r["uuid"]): r for r in _rows(path, kind)}
+    calls = {str(r["uuid"]): r for r in rows(path, kind)}
     events_file = path.with_name(f"{path.stem}-events{path.suffix}")
     by_call: dict[str, list[Event]] = {}
     if events_file.is_file():
-        for e in _rows(events_file, kind):
+        for e in rows(events_file, kind):
             by_call.setdefault(str(e["call_uuid"]), []).append(
                 event(
                     str(e["uuid"]),
@@ -261,3 +271,18 @@ def _tables(path: Path, kind: str) -> Iterator[ExportCall]:
         path_value = row.get("recording_path")
         downloaded = None if "recording_path" not in row else bool(path_value)
         yield ExportCall(CallDetails(summary(row), tuple(by_call.get(uuid, ()))), downloaded)
+
+
+def columns(path: Path, kind: str, names: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
+    """The columns ``names`` of every row of a CSV or Parquet file, as tuples."""
+    if kind == "csv":
+        with path.open(encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            pick = operator.itemgetter(*(header.index(c) for c in names))
+            yield from map(tuple, map(pick, reader)) if len(names) > 1 else ((pick(r),) for r in reader)
+        return
+    import pyarrow.parquet as pq  # present: the calls file was read with it
+
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=50_000, columns=list(names)):
+        yield from zip(*(batch.column(c).to_pylist() for c in names), strict=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import sqlite3
@@ -83,6 +84,40 @@ def test_json_lines_read_the_journeys_file_beside_them(tmp_path: Path) -> None:
     journeys.write_text("\n".join(told) + "\n", encoding="utf-8")
     assert "<b>0%</b><span>inbound answered</span>" in _page(source, tmp_path / "told.html")
     journeys.write_text("\n".join(told[1:]) + "\n", encoding="utf-8")  # one call's journey missing: all recomputed
+    assert _page(source, tmp_path / "partial.html") == stored
+    journeys.unlink()
+    assert _page(source, tmp_path / "recomputed.html") == stored
+
+
+def _tell_voicemail(journeys: Path, fmt: str, keep: slice) -> None:
+    """Rewrite a CSV or Parquet journeys file: every call went to voicemail; only the rows in ``keep`` stay."""
+    if fmt == "csv":
+        with journeys.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        with journeys.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows({**row, "outcome": "voicemail", "answered_at": ""} for row in rows[keep])
+        return
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pq.read_table(journeys)
+    changed = [{**row, "outcome": "voicemail", "answered_at": None} for row in table.to_pylist()[keep]]
+    pq.write_table(table.from_pylist(changed, schema=table.schema), journeys)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_csv_and_parquet_read_the_journeys_file_beside_them(fmt: str, tmp_path: Path) -> None:
+    if fmt == "parquet":
+        pytest.importorskip("pyarrow")
+    (tmp_path / "export").mkdir()
+    source = export(simulator(300, seed=5), tmp_path / "export" / f"calls.{fmt}", fmt)
+    journeys = tmp_path / "export" / f"calls-journeys.{fmt}"
+    stored = _page(source, tmp_path / "stored.html")
+    original = journeys.read_bytes()
+    _tell_voicemail(journeys, fmt, slice(None))
+    assert "<b>0%</b><span>inbound answered</span>" in _page(source, tmp_path / "told.html")
+    journeys.write_bytes(original)
+    _tell_voicemail(journeys, fmt, slice(1, None))  # one call's journey missing: all recomputed
     assert _page(source, tmp_path / "partial.html") == stored
     journeys.unlink()
     assert _page(source, tmp_path / "recomputed.html") == stored
