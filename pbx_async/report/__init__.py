@@ -8,10 +8,10 @@
 The source is any export output: the SQLite file (or a folder holding
 ``calls.sqlite``), JSON lines, or CSV / Parquet beside their ``-events`` file.
 Journeys are those the export stored (a SQLite export's ``journeys`` table,
-the ``-journeys`` file beside the others), else read from each call's events (``pbx_async.call_journey``), so an export
-made without ``--details`` gives the calendar and little else. The page
-needs no network: styles, the few lines of script and every chart (inline SVG)
-are inside it.
+the ``-journeys`` file beside the others), else read from each call's events
+(``pbx_async.call_journey``), so an export made without ``--details`` gives
+the calendar and little else. The page needs no network: styles, the few
+lines of script and every chart (inline SVG) are inside it.
 """
 
 from __future__ import annotations
