@@ -94,6 +94,16 @@ class _Sync(Generic[K]):
             raise StopAsyncIteration from None
 
 
+class _Unlocked:
+    """The lock a step needs not take: an async context manager that does nothing."""
+
+    async def __aenter__(self) -> None:
+        pass
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        pass
+
+
 def _aiter(source: Iterable[K] | AsyncIterable[K]) -> AsyncIterator[K]:
     return aiter(source) if isinstance(source, AsyncIterable) else _Sync(source)
 
@@ -264,7 +274,9 @@ class FanOut(Generic[K, R]):
         items, budget = self._items, self._batch
         self._batch = min(4 * self._batch, max(self._width, _BATCH_CAP))
         slots: list[_Slot[K, R]] = []
-        taking = anyio.Lock(fast_acquire=True)  # one worker at a time draws from the source
+        # One worker at a time draws from an async source; a plain iterator's draw never
+        # waits, so workers cannot interleave in it and its lock would be pure cost.
+        taking: anyio.Lock | _Unlocked = _Unlocked() if isinstance(items, _Sync) else anyio.Lock(fast_acquire=True)
         halted = False
 
         async def work() -> None:
