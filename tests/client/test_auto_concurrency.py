@@ -21,6 +21,12 @@ from ..conftest import details_reply, event_row
 
 LATENCY = 0.05
 BODY = json.dumps(details_reply("c0", [event_row("e1", 1, "2026-11-02 09:15:03")])).encode()
+assert BODY.count(b'"c0"') == 1
+
+
+def body(request: httpx.Request) -> bytes:
+    """A details reply for the call asked for (a reply for another call is refused)."""
+    return BODY.replace(b'"c0"', json.dumps(request.url.params.get("callUUID", "c0")).encode())
 
 
 class Server(httpx.AsyncBaseTransport):
@@ -54,7 +60,7 @@ class Server(httpx.AsyncBaseTransport):
         finally:
             self.in_flight -= 1
         self.ok += 1
-        return httpx.Response(200, content=BODY)
+        return httpx.Response(200, content=body(request))
 
 
 def virtual(main: Callable[[], Awaitable[None]]) -> None:
