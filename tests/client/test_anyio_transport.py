@@ -116,7 +116,12 @@ async def exchange(transport: AnyioTransport, url: str, **options: Any) -> tuple
 
 async def test_a_call_may_run_wider_than_the_session_on_either_loop() -> None:
     body = json.dumps(details_reply("c1", [event_row("e1", 1, "2026-11-02 09:15:03")])).encode()
-    with server(lambda head, _: reply(body), hold=12) as (base_url, served):
+
+    def answer(head: bytes, _: bytes) -> bytes:  # details of the call asked for: another call's are refused
+        asked = head.split(b"callUUID=")[1].split(b"&")[0].split(b" ")[0]
+        return reply(body.replace(b'"c1"', b'"' + asked + b'"'))
+
+    with server(answer, hold=12) as (base_url, served):
         async with PbxSession(KEY, CONTAINER, base_url=base_url, max_concurrency=2) as session:
             async with session.iter_call_details([f"c{i}" for i in range(36)], concurrency=12) as results:
                 assert len([d async for d in results]) == 36
