@@ -21,14 +21,13 @@ from ._read import ExportCall, columns, event, flag, rows, summary, text
 from ._stats import Sample, Stats
 from ._stored import STORED_COLUMNS, stored_facts
 
-_SCALARS = STORED_COLUMNS[:8]
-_LISTS = STORED_COLUMNS[8:]
+_SCALARS = len(STORED_COLUMNS) - 7  # the columns before the lists
 
 
-def _facts(row: Mapping[str, Any]) -> Facts:
-    """A journeys file's row as ``Facts``: CSV's empty fields are None, its numbers text."""
-    values = [None if (v := row.get(name)) is None or v == "" else v for name in _SCALARS]
-    return stored_facts((*values, *(row[name] for name in _LISTS)))
+def _facts(row: tuple[Any, ...]) -> Facts:
+    """A journeys file's row (call_uuid, then ``STORED_COLUMNS``) as ``Facts``: CSV's empty fields are None."""
+    values = [None if v is None or v == "" else v for v in row[1 : 1 + _SCALARS]]
+    return stored_facts((*values, *row[1 + _SCALARS :]))
 
 
 def stored_tables(path: Path, kind: str) -> Stats | None:
@@ -37,7 +36,7 @@ def stored_tables(path: Path, kind: str) -> Stats | None:
     events_file = path.with_name(f"{path.stem}-events{path.suffix}")
     if not journeys_file.is_file():
         return None
-    stored = {str(r["call_uuid"]): _facts(r) for r in rows(journeys_file, kind)}
+    stored = {str(r[0]): _facts(r) for r in columns(journeys_file, kind, ("call_uuid", *STORED_COLUMNS))}
     calls = {str(r["uuid"]): r for r in rows(path, kind)}
     types: dict[str, list[Any]] = {}  # call -> the type ids of its events
     if events_file.is_file():
