@@ -6,10 +6,14 @@ the lock in a worker thread, so the loop keeps serving timers and sockets.
 
 from __future__ import annotations
 
+import gc
+import sqlite3
 import sys
+import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -17,6 +21,7 @@ import pytest
 
 from pbx_async import PbxSession
 from pbx_async.export import ExportSpec, run_export
+from pbx_async.export.sinks import Account
 from pbx_async.export.sinks._sqlite import SqliteSink
 from pbx_async.testing import Simulator, serve
 
@@ -79,3 +84,55 @@ async def test_an_export_waiting_for_another_processes_write_lock_never_stalls_t
     stall = max(gap for woke, gap in gaps if locked <= woke - gap < released[0])
     print(f"longest event loop stall while another process held the lock {HOLD:.0f} s: {stall * 1000:.1f} ms")
     assert stall < 0.050
+
+
+class _TrackedCursor:
+    """A cursor that notes the thread it is let go on (closed or dropped)."""
+
+    def __init__(self, cursor: sqlite3.Cursor, released: list[str]) -> None:
+        self._cursor, self._released = cursor, released
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def __iter__(self) -> Any:
+        return iter(self._cursor)
+
+    def close(self) -> None:
+        self._released.append(threading.current_thread().name)
+        self._cursor.close()
+
+    def __del__(self) -> None:
+        self._released.append(threading.current_thread().name)
+
+
+class _TrackedConnection:
+    def __init__(self, db: sqlite3.Connection, released: list[str]) -> None:
+        self._db, self._released = db, released
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+    def execute(self, *args: Any) -> _TrackedCursor:
+        return _TrackedCursor(self._db.execute(*args), self._released)
+
+
+async def test_no_cursor_is_let_go_on_the_event_loop_while_other_stages_use_the_connection(tmp_path: Path) -> None:
+    # The pipeline's stages call the sink at once: a cursor finalised on the loop's thread while a
+    # worker thread runs a statement on the same connection is SQLITE_MISUSE (or worse).
+    sink = await SqliteSink.open(tmp_path / "calls.sqlite")
+    released: list[str] = []
+    real = sink.db
+    sink.db = _TrackedConnection(real, released)  # type: ignore[assignment]
+    try:
+        await sink.set_meta("spec", "{}")
+        await sink.mark_day("2026-11-01", datetime(2026, 11, 1, 23, 59, 59, tzinfo=UTC))
+        assert await sink.meta("spec") == "{}" and await sink.day_done("2026-11-01")
+        await sink.mark_shard("k", Account("123456", 0), datetime(2026, 11, 1, tzinfo=UTC), datetime.now(UTC))
+        await sink.counts()
+        gc.collect()
+        loop_thread = threading.current_thread().name
+        assert released and loop_thread not in released
+    finally:
+        sink.db = real
+        await sink.close()

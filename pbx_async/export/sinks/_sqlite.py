@@ -88,6 +88,11 @@ class SqliteSink:
             self._limiter = anyio.CapacityLimiter(1)
         return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
 
+    def _execute(self, statement: str, params: Sequence[Any]) -> None:
+        # The cursor is closed here, on the worker thread: one handed back to the event loop would be
+        # finalised there when dropped, while another thread uses the connection (SQLITE_MISUSE).
+        self.db.execute(statement, params).close()
+
     def __repr__(self) -> str:
         return f"SqliteSink({str(self.path)!r})"
 
@@ -128,7 +133,7 @@ class SqliteSink:
 
     async def set_meta(self, key: str, value: str) -> None:
         statement = "INSERT OR REPLACE INTO export_meta (key, value) VALUES (?, ?)"
-        await self.run(self.db.execute, statement, (key, value))
+        await self.run(self._execute, statement, (key, value))
 
     async def accounts(self) -> list[Account]:
         """The accounts whose calls the file holds."""
@@ -141,7 +146,7 @@ class SqliteSink:
 
     async def mark_day(self, key: str, end: datetime) -> None:
         statement = "INSERT OR REPLACE INTO export_chunks (start, end_) VALUES (?, ?)"
-        await self.run(self.db.execute, statement, (key, end.isoformat()))
+        await self.run(self._execute, statement, (key, end.isoformat()))
 
     # -- the Sink protocol -----------------------------------------------------------------------------
 
@@ -170,7 +175,7 @@ class SqliteSink:
                 self.db.execute(sql.DETAILS_DONE, (details.call.uuid,))
 
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
-        await self.run(self.db.execute, sql.UPSERT_RECORDING, _plain(sql.recording_row(call_uuid, rec)))
+        await self.run(self._execute, sql.UPSERT_RECORDING, _plain(sql.recording_row(call_uuid, rec)))
 
     async def save_recordings(self, batch: Sequence[RecordingFile]) -> None:
         rows = [_plain(sql.recording_row(rec.call_uuid, rec)) for rec in batch]
@@ -203,7 +208,7 @@ class SqliteSink:
         return await self.run(lambda: self.db.execute(sql.SHARD_DONE, (key,)).fetchone() is not None)
 
     async def mark_shard(self, key: str, account: Account, start: datetime, end: datetime) -> None:
-        await self.run(self.db.execute, sql.UPSERT_SHARD, _plain(sql.shard_row(key, account, start, end)))
+        await self.run(self._execute, sql.UPSERT_SHARD, _plain(sql.shard_row(key, account, start, end)))
 
     async def sync_state(self, account: Account) -> SyncState | None:
         key = sql.sync_key(account)
@@ -215,7 +220,7 @@ class SqliteSink:
 
     async def save_sync_state(self, account: Account, state: SyncState) -> None:
         row = sql.sync_row(account, state.base_url, state.spec, state.watermark, state.holder or "")
-        await self.run(self.db.execute, sql.UPSERT_SYNC, _plain(row))
+        await self.run(self._execute, sql.UPSERT_SYNC, _plain(row))
 
     @asynccontextmanager
     async def hold(self, account: Account, holder: str) -> AsyncGenerator[None, None]:
