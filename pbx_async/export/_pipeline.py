@@ -233,7 +233,8 @@ class _Pipeline:
     # -- fetching and storing ------------------------------------------------------------------------
 
     async def _fetch_details(self, results: MemoryObjectSendStream[_Result]) -> None:
-        with results:
+        # The writer leaves only when the run fails or is cancelled: then the results have nowhere to go.
+        with results, contextlib.suppress(anyio.BrokenResourceError):
             session, concurrency = self.session, self.work.concurrency
             fetched = session.iter_call_details(self.details_receive, concurrency=concurrency, on_error="return")
             async with fetched:
@@ -242,7 +243,7 @@ class _Pipeline:
 
     async def _fetch_recordings(self, results: MemoryObjectSendStream[_Result]) -> None:
         assert self.work.recordings is not None
-        with results:
+        with results, contextlib.suppress(anyio.BrokenResourceError):
             downloads = self.session.download_recordings(
                 self.recordings_receive, self.work.recordings, concurrency=self.work.concurrency
             )
