@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio.to_thread
+from anyio.lowlevel import RunVar
 
 from . import _retry as rules
 from . import _validation as check
@@ -57,6 +58,20 @@ def _content_range(value: str | None) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(3))) if match else None
 
 
+_FILE_THREADS: RunVar[anyio.CapacityLimiter] = RunVar("pbx_async file threads")
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    """A few threads for the folder work of every download of this event loop: 64 downloads at
+    once on anyio's 40 threads cost more in thread switches (and memory arenas) than the work."""
+    try:
+        return _FILE_THREADS.get()
+    except LookupError:
+        limiter = anyio.CapacityLimiter(4)
+        _FILE_THREADS.set(limiter)
+        return limiter
+
+
 async def download(
     requester: Requester,
     path: str,
@@ -71,7 +86,8 @@ async def download(
     what = requester.clean(f"Recording {file_name!r}")
     name = local_name(file_name, f"{call_uuid}.wav")
     # Folder checks and hashing of files already there can take a while: off the event loop.
-    while (ready := await anyio.to_thread.run_sync(prepare, dest, name, call_uuid, overwrite)) is BUSY:  # noqa: ASYNC110 - the other party is a process
+    files = _limiter()
+    while (ready := await anyio.to_thread.run_sync(prepare, dest, name, call_uuid, overwrite, limiter=files)) is BUSY:  # noqa: ASYNC110 - the other party is a process
         await anyio.sleep(0.05)  # another process is downloading this very file: wait for it
     if isinstance(ready, RecordingFile):
         return ready
