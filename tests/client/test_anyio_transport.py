@@ -21,6 +21,7 @@ from pbx_async import NetworkError, PbxSession, RetryPolicy
 from pbx_async._transports.anyio_http import AnyioTransport
 
 from ..conftest import CONTAINER, KEY, details_reply, event_row
+from ..fakes import read_request, serving
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = httpx.Timeout(5.0)
@@ -52,17 +53,8 @@ def server(
         def handle(self) -> None:
             with served.lock:
                 served.connections += 1
-            while True:
-                head = b""
-                while not head.endswith(b"\r\n\r\n"):
-                    line = self.rfile.readline()
-                    if not line:
-                        return
-                    head += line
-                length = next(
-                    (int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")), 0
-                )
-                body = self.rfile.read(length)
+            while (request := read_request(self.rfile)) is not None:
+                head, body = request
                 with crowd:
                     served.requests.append(head + body)
                     served.now += 1
@@ -79,21 +71,8 @@ def server(
                 if b"connection: close" in reply.lower():
                     return
 
-    class Server(socketserver.ThreadingTCPServer):
-        allow_reuse_address, request_queue_size = True, 256
-
-        def get_request(self) -> tuple[Any, Any]:
-            sock, address = super().get_request()
-            return (tls.wrap_socket(sock, server_side=True) if tls else sock), address
-
-    tcp = Server(("127.0.0.1", 0), Handler)
-    tcp.daemon_threads = True
-    threading.Thread(target=tcp.serve_forever, daemon=True).start()
-    try:
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{tcp.server_address[1]}/", served
-    finally:
-        tcp.shutdown()
-        tcp.server_close()
+    with serving(Handler, tls=tls) as base_url:
+        yield base_url, served
 
 
 def reply(body: bytes, *headers: str, status: str = "200 OK", length: bool = True) -> bytes:
@@ -233,17 +212,8 @@ def trickling_server() -> Iterator[tuple[str, list[float]]]:
             except OSError:  # the client gave up: what the test wants
                 return
 
-    class Server(socketserver.ThreadingTCPServer):
-        allow_reuse_address = True
-
-    tcp = Server(("127.0.0.1", 0), Handler)
-    tcp.daemon_threads = True
-    threading.Thread(target=tcp.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{tcp.server_address[1]}/", started
-    finally:
-        tcp.shutdown()
-        tcp.server_close()
+    with serving(Handler) as base_url:
+        yield base_url, started
 
 
 async def test_a_trickling_reply_ends_within_timeout_times_attempts_on_either_loop() -> None:
