@@ -116,6 +116,20 @@ def _spec(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple[Sy
     return SyncSpec(out=out, format=kind, since=SINCE, details=True), out
 
 
+def _run_statements(kind: str, where: str | Path, statements: list[str]) -> None:
+    """Change the output behind the library's back, as a person with a SQL shell would."""
+    if kind == "sqlite":
+        with sqlite3.connect(where) as db:
+            for statement in statements:
+                db.execute(statement)
+        return
+    import psycopg
+
+    with psycopg.connect(str(where)) as conn:
+        for statement in statements:
+            conn.execute(statement.encode())
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql", "jsonl", "csv", "parquet"])
 async def test_every_output_holds_each_calls_journey_as_the_journey_code_reads_it(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
@@ -145,16 +159,7 @@ async def test_a_sync_fetching_a_calls_events_again_writes_its_journey_again(
     ]
     async with serve(sim) as base_url, PbxSession(sim.auth, sim.container_id, base_url=base_url) as session:
         await run_sync(session, spec, now=sim.now)
-        if kind == "sqlite":
-            with sqlite3.connect(where) as db:
-                for statement in statements:
-                    db.execute(statement % uuid)
-        else:
-            import psycopg
-
-            with psycopg.connect(str(where)) as conn:
-                for statement in statements:
-                    conn.execute((statement % uuid).encode())
+        _run_statements(kind, where, [statement % uuid for statement in statements])
         assert read_journeys(kind, where)[uuid]["outcome"] == "stale"
         second = await run_sync(session, spec, now=sim.now)
     assert (second.failures, second.incomplete) == (0, 0)
@@ -170,16 +175,7 @@ async def test_a_database_from_before_journeys_migrates_and_gets_them_from_its_e
     async with serve(sim) as base_url, PbxSession(sim.auth, sim.container_id, base_url=base_url) as session:
         await run_sync(session, spec, now=sim.now)
     downgrade = ["DROP TABLE journeys", "UPDATE schema_version SET version = 3"]  # as version 3 wrote it
-    if kind == "sqlite":
-        with sqlite3.connect(where) as db:
-            for statement in downgrade:
-                db.execute(statement)
-    else:
-        import psycopg
-
-        with psycopg.connect(str(where)) as conn:
-            for statement in downgrade:
-                conn.execute(statement.encode())
+    _run_statements(kind, where, downgrade)
     sink = await open_sink(f"sqlite:///{where}" if kind == "sqlite" else str(where))
     try:
         assert isinstance(sink, SqliteSink | PostgresSink)
