@@ -37,7 +37,7 @@ from .._records.calls import CallDetails, CallSummary
 from .._records.recordings import RecordingFile, RecordingRef
 from .._session import PbxSession
 from ._progress import Flow, Progress
-from ._window import LIST_BATCH, Window, WindowResult, Work, still_missing
+from ._window import Window, WindowResult, Work, list_calls, still_missing
 from .sinks import Account, Sink
 
 LISTING_AHEAD = 4  # windows listed at once
@@ -165,21 +165,7 @@ class _Pipeline:
             ahead.release()
 
     async def _list_window(self, open_: _Open) -> None:
-        window, work, batch = open_.window, self.work, list[CallSummary]()
-        calls = self.session.iter_calls(
-            from_date=window.start, to_date=window.end, utc_offset=work.utc_offset, **work.filters
-        )
-        async with calls:
-            async for call in calls:
-                offset = call.date.utcoffset()
-                if offset is not None and offset.total_seconds() != work.utc_offset * 60:
-                    self.progress.on_other_offset(work.utc_offset, int(offset.total_seconds()) // 60)
-                batch.append(call)
-                if len(batch) == LIST_BATCH:
-                    await self._store(open_, batch)
-                    batch = []
-        if batch:
-            await self._store(open_, batch)
+        await list_calls(self.session, open_.window, self.work, self.progress, lambda batch: self._store(open_, batch))
         await self._queue_stored(open_)
 
     async def _store(self, open_: _Open, batch: list[CallSummary]) -> None:

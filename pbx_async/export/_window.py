@@ -11,6 +11,7 @@ when that count is zero, never merely because no error was raised.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -98,16 +99,30 @@ async def export_window(
     listed: dict[str, None] = {}
     new: set[str] = set()
     changed: set[str] = set()
-    batch: list[CallSummary] = []
 
-    async def store() -> None:
+    async def store(batch: list[CallSummary]) -> None:
         upserted = await sink.upsert_calls(account, batch, seen=seen)
         new.update(upserted.new)
         changed.update(upserted.changed)
         listed.update(dict.fromkeys(c.uuid for c in batch))
         progress.on_listed(len(batch))
-        batch.clear()
 
+    await list_calls(session, window, work, progress, store)
+    uuids = tuple(listed)
+    failures = await fetch_missing(session, sink, account, window, uuids, work, progress)
+    missing = await still_missing(sink, account, window, uuids, work)
+    return WindowResult(uuids, frozenset(new), frozenset(changed - new), failures, len(missing))
+
+
+async def list_calls(
+    session: PbxSession,
+    window: Window,
+    work: Work,
+    progress: Progress,
+    store: Callable[[list[CallSummary]], Awaitable[None]],
+) -> None:
+    """List the window's calls, handing them to ``store`` ``LIST_BATCH`` at a time (the last batch shorter)."""
+    batch: list[CallSummary] = []
     calls = session.iter_calls(from_date=window.start, to_date=window.end, utc_offset=work.utc_offset, **work.filters)
     async with calls:
         async for call in calls:
@@ -116,13 +131,10 @@ async def export_window(
                 progress.on_other_offset(work.utc_offset, int(offset.total_seconds()) // 60)
             batch.append(call)
             if len(batch) == LIST_BATCH:
-                await store()
+                await store(batch)
+                batch = []
     if batch:
-        await store()
-    uuids = tuple(listed)
-    failures = await fetch_missing(session, sink, account, window, uuids, work, progress)
-    missing = await still_missing(sink, account, window, uuids, work)
-    return WindowResult(uuids, frozenset(new), frozenset(changed - new), failures, len(missing))
+        await store(batch)
 
 
 async def fetch_missing(

@@ -19,6 +19,7 @@ import pytest
 from pbx_async import PbxSession, RetryPolicy
 from pbx_async.export import Account, ExportSpec, Progress, Window, Work, run_export
 from pbx_async.export import _pipeline as pipeline
+from pbx_async.export import _window as window_job
 from pbx_async.export._progress import Flow
 from pbx_async.export._window import export_window
 from pbx_async.export.sinks._sqlite import SqliteSink
@@ -169,7 +170,7 @@ async def test_the_listing_waits_while_too_many_calls_are_unfinished(
 ) -> None:
     monkeypatch.setattr(pipeline, "UNFINISHED", 20)
     # Each window being listed holds at most one batch listed and not yet queued: past the bound by these.
-    monkeypatch.setattr(pipeline, "LIST_BATCH", 25)
+    monkeypatch.setattr(window_job, "LIST_BATCH", 25)  # list_calls hands over batches of this size
     monkeypatch.setattr(pipeline, "LISTING_AHEAD", 2)
     monkeypatch.setattr(pipeline, "FLOW_EVERY", 0.02)
     monkeypatch.setattr(pipeline, "COALESCE", 0.005)  # the writer waits no longer for a batch it cannot fill
