@@ -136,3 +136,22 @@ async def test_no_cursor_is_let_go_on_the_event_loop_while_other_stages_use_the_
     finally:
         sink.db = real
         await sink.close()
+
+
+async def test_a_sink_opened_while_another_connection_holds_the_files_lock_waits_for_it(tmp_path: Path) -> None:
+    # Shards and syncs open one file beside each other: switching it to WAL meets their locks.
+    path = tmp_path / "calls.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE t (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    release = threading.Timer(0.5, lambda: (other.execute("COMMIT"), other.close()))
+    release.start()
+    try:
+        sink = await SqliteSink.open(path)
+    finally:
+        release.join()
+    try:
+        assert await sink.run(lambda: sink.db.execute("PRAGMA journal_mode").fetchone()[0]) == "wal"
+    finally:
+        await sink.close()

@@ -14,6 +14,7 @@ limiter of one per sink, so the connection is used by one thread at a time.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -43,6 +44,9 @@ def _plain(row: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(utc_text(v) if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v for v in row)
 
 
+_BUSY_SECONDS = 60  # how long a statement waits for another connection's lock on the file
+
+
 class SqliteSink:
     """One SQLite file, created or migrated on open; WAL mode, so a crash never leaves half a transaction.
 
@@ -57,14 +61,32 @@ class SqliteSink:
         self.path = path
         self._limiter: anyio.CapacityLimiter | None = None
         # Used from worker threads, one at a time (the limiter); transactions are explicit.
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=60, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=_BUSY_SECONDS, check_same_thread=False)
         self.db.execute("PRAGMA synchronous=NORMAL")
         try:
+            self._use_wal()
             self._migrate()
         except BaseException:
             self.db.close()
             raise
+
+    def _use_wal(self) -> None:
+        """WAL mode, set once for the file (it stays set), waiting out other connections' locks.
+
+        Changing the journal mode answers "database is locked" at once, without the
+        busy timeout, while another connection (a shard or sync beside this one) holds
+        a lock on the file: so the mode is read first and the change tried again.
+        """
+        deadline = time.monotonic() + _BUSY_SECONDS
+        while True:
+            try:
+                if str(self.db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     @classmethod
     async def open(cls, path: Path) -> SqliteSink:
