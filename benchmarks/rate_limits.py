@@ -41,7 +41,7 @@ class SimulatedServer(httpx.AsyncBaseTransport):
         self.tokens, self.refilled = self.burst, 0.0
         self.in_flight = 0
         self.stats = {"requests": 0, "ok": 0, "429": 0}
-        self.body = json.dumps(details_reply("c0")).encode()
+        self.bodies: dict[str, bytes] = {}  # a details reply for each call asked (the client checks it)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         now = anyio.current_time()
@@ -63,7 +63,9 @@ class SimulatedServer(httpx.AsyncBaseTransport):
         finally:
             self.in_flight -= 1
         self.stats["ok"] += 1
-        return httpx.Response(200, content=self.body, headers={"content-type": "application/json"})
+        call = request.url.params.get("callUUID", "")
+        body = self.bodies.get(call) or self.bodies.setdefault(call, json.dumps(details_reply(call)).encode())
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
 
 
 async def fetch(session: PbxSession, n: int) -> tuple[int, int]:
@@ -164,7 +166,10 @@ def main() -> None:
             rows.append(r)
             print(json.dumps(r), flush=True)
     for name in {r["server"] for r in rows if r["server"].startswith("capacity")}:
-        best = max(r["per_second"] for r in rows if r["server"] == name and r["concurrency"] != "auto")
+        fixed = [r["per_second"] for r in rows if r["server"] == name and r["concurrency"] != "auto"]
+        if not fixed:
+            continue
+        best = max(fixed)
         for r in rows:
             if r["server"] == name and r["concurrency"] == "auto":
                 print(f"{name}: auto at {r['per_second'] / best:.2f} of the best fixed limit's throughput")
