@@ -219,7 +219,7 @@ class PostgresSink:
 
         return await self._run(read)
 
-    async def _among(self, statement: Callable[[int], str], uuids: Sequence[str]) -> list[Any]:
+    async def _among(self, statement: Callable[[int], str], uuids: Sequence[str | None]) -> list[Any]:
         return list(await self._conn.fetch(_numbered(statement(len(uuids))), *uuids)) if uuids else []
 
     async def shard_done(self, key: str) -> bool:

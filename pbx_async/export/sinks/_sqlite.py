@@ -223,7 +223,7 @@ class SqliteSink:
         parts = sql.batches(uuids)
         return await self.run(lambda: [(r[0], r[1]) for p in parts for r in self._among(sql.recordings_among, p)])
 
-    def _among(self, statement: Any, uuids: Sequence[str]) -> list[tuple[Any, ...]]:
+    def _among(self, statement: Any, uuids: Sequence[str | None]) -> list[tuple[Any, ...]]:
         return list(self.db.execute(statement(len(uuids)), tuple(uuids))) if uuids else []
 
     async def shard_done(self, key: str) -> bool:

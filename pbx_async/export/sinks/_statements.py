@@ -140,10 +140,23 @@ def window(account: Account, start: datetime, end: datetime) -> tuple[Any, ...]:
     return (account.container_id, account.tenant_id, start, end + timedelta(seconds=1))
 
 
-def batches(uuids: Sequence[str]) -> Iterable[Sequence[str]]:
-    """``uuids`` in slices a ``*_among`` statement can name."""
+def batches(uuids: Sequence[str]) -> Iterable[Sequence[str | None]]:
+    """``uuids`` in slices a ``*_among`` statement can name, each padded with NULLs (which match no call)
+    to one of a few lengths (``among_length``)."""
     for i in range(0, len(uuids), BATCH):
-        yield uuids[i : i + BATCH]
+        part = uuids[i : i + BATCH]
+        yield (*part, *[None] * (among_length(len(part)) - len(part)))
+
+
+def among_length(count: int) -> int:
+    """The placeholders a ``*_among`` statement has for ``count`` UUIDs: the next power of two, at most ``BATCH``.
+
+    With a statement for each length, the drivers' caches of prepared statements (SQLite's
+    128, asyncpg's 100) fill with near copies, one for each count a run meets (a day's, a
+    batch's calls), tens of kB each: a long export's memory grew with its days (SQLite's
+    own from 4 to 7 MB over 150 days). Padded, a statement has ten lengths at most.
+    """
+    return min(BATCH, 1 << max(count - 1, 0).bit_length())
 
 
 # -- statements -----------------------------------------------------------------------------------------
