@@ -2,6 +2,7 @@
 
     python -m benchmarks.export            # every row (about ten minutes)
     python -m benchmarks.export --quick    # 16 in flight at 100 ms, and RSS at 3,000 and 9,000 calls
+    python -m benchmarks.export --rss-only # only peak RSS at 3,000 and 30,000 calls (about four minutes)
 
 The simulator (``pbx-async simulate``, a process of its own, every reply
 ``latency`` late, 20 kB recordings) serves 3,000 calls over 15 days. Each
@@ -115,6 +116,7 @@ def _print(label: str, row: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="16 in flight at 100 ms; RSS at 3,000 and 9,000 calls")
+    parser.add_argument("--rss-only", action="store_true", help="only peak RSS at 3,000 and 30,000 calls")
     parser.add_argument("--calls", type=int, default=3_000)
     parser.add_argument("--client", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -126,7 +128,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     print(f"{'export of ' + format(args.calls, ',') + ' calls over 15 days':58} {'reqs':>6} {'wall s':>7} "
           f"{'bound s':>7} {'eff':>5} {'CPU us/c':>9} {'RSS MB':>6}")  # fmt: skip
-    for latency in (0.1,) if args.quick else (0.05, 0.1):
+    for latency in () if args.rss_only else (0.1,) if args.quick else (0.05, 0.1):
         with serve_process(calls=args.calls, days=15, latency=latency, recording_bytes=RECORDING_BYTES) as url:
             for width in (16,) if args.quick else (16, 64):
                 for recordings in (True, False):
