@@ -17,7 +17,7 @@ from . import _retry as rules
 from . import _validation as check
 from ._errors import NetworkError, ResponseFormatError, StorageError
 from ._http import Requester, StreamReply
-from ._recording_files import BUSY, Part, _Busy, local_name, prepare, whole_wav_or_other_audio
+from ._recording_files import BUSY, Part, _Busy, local_name, prepare
 from ._records.calls import CallSummary
 from ._records.recordings import RecordingFile, RecordingRef
 from ._retry import AttemptFailed
@@ -85,7 +85,8 @@ async def download(
     file_name, call_uuid = ref.file_name, ref.call_uuid
     what = requester.clean(f"Recording {file_name!r}")
     name = local_name(file_name, f"{call_uuid}.wav")
-    # Folder checks and hashing of files already there can take a while: off the event loop.
+    # Off the event loop: hashing files already there takes a while, and creating a file waits
+    # for the disk's journal (milliseconds here while another process or the store syncs).
     files = _limiter()
     while (ready := await anyio.to_thread.run_sync(prepare, dest, name, call_uuid, overwrite, limiter=files)) is BUSY:  # noqa: ASYNC110 - the other party is a process
         await anyio.sleep(0.05)  # another process is downloading this very file: wait for it
@@ -109,7 +110,7 @@ async def download(
         if part.written != total:
             error = NetworkError(f"{what}: got {part.written} of {total} bytes")
             raise AttemptFailed(error, rules.BODY_INCOMPLETE, "incomplete body")
-        if not whole_wav_or_other_audio(part.path, wav_expected):  # a Content-Length can lie too
+        if not part.whole_wav_or_other_audio(wav_expected):  # a Content-Length can lie too
             part.restart()
             raise ResponseFormatError(
                 f"{what}: not a whole WAV file (its header disagrees with the {total} bytes sent)"
@@ -140,7 +141,7 @@ async def download(
     except OSError as exc:
         raise StorageError.from_os_error(exc, f"{what}: cannot write into {dest}") from None
     finally:
-        part.discard_if_empty()  # nothing to resume from: leave no empty .part behind
+        part.stopped()  # unless finished: what a later run resumes from, or no empty .part behind
         lock.release()
 
 

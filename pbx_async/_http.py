@@ -12,7 +12,8 @@ import logging
 import math
 import platform
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, NamedTuple, TypeVar, cast
 from urllib.parse import urlencode
 
@@ -31,7 +32,7 @@ from ._exchange import BODY_SHOWN, Hooks, RequestInfo, ResponseInfo, RetryInfo
 from ._logs import LOGGER_NAME
 from ._redact import Secret, scrub
 from ._retry import AttemptFailed, RetryPolicy
-from ._transports import DirectTransport, Headers
+from ._transports import DirectStreams, DirectTransport, Headers
 from ._version import __version__
 from ._wire import replies
 
@@ -48,17 +49,15 @@ USER_AGENT = f"pbx-async/{__version__} Python/{platform.python_version()} httpx/
 class StreamReply:
     """The head of a streamed reply and its body as it arrives (what ``Requester.stream`` hands over)."""
 
-    def __init__(self, response: httpx.Response) -> None:
-        self.status = response.status_code
-        self.headers: Headers = response.headers
-        self._response = response
+    def __init__(self, status: int, headers: Headers, chunks: AsyncIterator[bytes]) -> None:
+        self.status, self.headers, self._chunks = status, headers, chunks
 
     def content_type(self) -> str:
         return (self.headers.get("content-type") or "").split(";")[0].strip().lower()
 
     def chunks(self) -> AsyncIterator[bytes]:
         """The body's bytes as received (content-encoding undone): nothing buffered is lost on a cut."""
-        return self._response.aiter_bytes()
+        return self._chunks
 
 
 class Requester:
@@ -84,6 +83,7 @@ class Requester:
         # A transport the session made itself may offer a leaner path than httpx's client
         # (see _transports); a client passed in by the caller is always used as given.
         self._direct = direct
+        self._streams = direct if isinstance(direct, DirectStreams) else None
         self._retry, self._timeout, self.limiter = retry, timeout, limiter
         self._max_reply_bytes = max_reply_bytes
         self._hooks = hooks or Hooks()
@@ -154,18 +154,17 @@ class Requester:
                 # its announced length takes at MIN_BODY_RATE, so a trickle cannot run forever.
                 with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
                     try:
-                        async with self._client.stream(
-                            "GET",
-                            url,
-                            params=params,
-                            headers={**headers(), "User-Agent": self._user_agent},
-                            timeout=self._timeout,
-                            follow_redirects=False,
-                        ) as response:
-                            reply = StreamReply(response)
+                        sent = {**headers(), "User-Agent": self._user_agent}
+                        opened = (
+                            self._streams.stream(url, params, sent, self._timeout)
+                            if self._streams is not None
+                            else _httpx_stream(self._client, url, params, sent, self._timeout)
+                        )
+                        async with opened as (status, head, chunks):
+                            reply = StreamReply(status, head, chunks)
                             if self.limiter.watching and reply.status in _THROTTLED:
                                 self.limiter.observe(anyio.current_time(), throttled=True, ok=False)
-                            length = response.headers.get("content-length", "")
+                            length = reply.headers.get("content-length") or ""
                             scope.deadline += int(length) / MIN_BODY_RATE if length.isdigit() else 0
                             if self._hooks.on_response is not None:
                                 self._hooks.on_response(info(), self._response_info(reply.status, reply.headers, b""))
@@ -175,7 +174,7 @@ class Requester:
                                 if reply.status not in statuses or (
                                     reply.status in (200, 206) and not content_type(reply.content_type())
                                 ):
-                                    body = await _read_bounded(response.aiter_bytes(), ERROR_BODY_LIMIT)
+                                    body = await _read_bounded(reply.chunks(), ERROR_BODY_LIMIT)
                                     raise failures.unwanted_reply(
                                         what,
                                         reply.status,
@@ -360,6 +359,15 @@ class Requester:
             if self._hooks.on_retry is not None:
                 self._hooks.on_retry(RetryInfo(error.request, number, cause, delay, str(error)))
             await anyio.sleep(delay)
+
+
+@asynccontextmanager
+async def _httpx_stream(
+    client: httpx.AsyncClient, url: str, params: Mapping[str, str], headers: Mapping[str, str], timeouts: httpx.Timeout
+) -> AsyncGenerator[tuple[int, Headers, AsyncIterator[bytes]]]:
+    """A streamed GET through httpx's client (a client passed in, a mock library, or Trio)."""
+    async with client.stream("GET", url, params=params, headers=headers, timeout=timeouts, follow_redirects=False) as r:
+        yield r.status_code, r.headers, r.aiter_bytes()
 
 
 class _Parsed(NamedTuple):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import math
 import urllib.request
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -49,6 +50,21 @@ class DirectTransport(Protocol):
         deadline: float = math.inf,
     ) -> tuple[int, Headers, bytes]:
         """Raises ``TimeoutError`` when the whole exchange takes longer than ``deadline`` seconds."""
+        ...
+
+
+@runtime_checkable
+class DirectStreams(Protocol):
+    """A transport that can also stream a GET's body without httpx's request and response objects.
+
+    Recording downloads use it: httpx's per-request work (URL parsing, cookies)
+    costs more CPU than the transport's own for a small recording.
+    """
+
+    def stream(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str], timeouts: httpx.Timeout
+    ) -> AbstractAsyncContextManager[tuple[int, Headers, AsyncIterator[bytes]]]:
+        """Status, headers and the body's chunks (content-encoding undone), for the block."""
         ...
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 
 import aiohttp
 import httpx
@@ -55,6 +56,14 @@ class _Body(httpx.AsyncByteStream):
 
     async def aclose(self) -> None:
         self._response.release()
+
+
+async def _chunks(response: aiohttp.ClientResponse) -> AsyncGenerator[bytes, None]:
+    try:
+        async for chunk in response.content.iter_any():
+            yield chunk
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        raise _as_httpx_error(exc, None) from None
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -156,6 +165,29 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             if exc.__class__ is TimeoutError:  # the total timeout: aiohttp's own ones are subclasses
                 raise TimeoutError(f"{what}: no whole reply within {deadline} s") from None
             raise _as_httpx_error(exc, None) from None
+
+    @asynccontextmanager
+    async def stream(
+        self, url: str, params: Mapping[str, str], headers: Mapping[str, str], timeouts: httpx.Timeout
+    ) -> AsyncGenerator[tuple[int, Mapping[str, str], AsyncIterator[bytes]]]:
+        """A GET whose body is read as it arrives: status, headers and the body's chunks, for the block.
+
+        The body is decoded as httpx's ``aiter_bytes`` would (content-encoding undone).
+        """
+        timeout = aiohttp.ClientTimeout(connect=timeouts.pool, sock_connect=timeouts.connect, sock_read=timeouts.read)
+        try:
+            response = await self._client().request(
+                "GET", url, params=params, headers=headers, timeout=timeout, allow_redirects=False,
+                auto_decompress=True, proxy=self._proxy,
+            )  # fmt: skip
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _as_httpx_error(exc, None) from None
+        chunks = _chunks(response)
+        try:
+            yield response.status, response.headers, chunks
+        finally:
+            await chunks.aclose()  # no generator is left for the loop to close later
+            response.release()  # a body not read to its end closes the connection
 
     async def aclose(self) -> None:
         if self._session is not None:
