@@ -186,15 +186,24 @@ class SqliteSink:
         return upserted
 
     async def save_details(self, batch: Sequence[CallDetails]) -> None:
-        await self.run(self._save_details, batch)
+        # The rows are made here, on the event loop: made on the worker thread, that Python work
+        # held the GIL for long runs while the loop waited for it after each of its system calls.
+        rows = [
+            (
+                details.call.uuid,
+                [_plain(sql.event_row(details.call.uuid, e)) for e in details.events],
+                _plain(sql.journey_values(details)),  # refreshed with its events
+            )
+            for details in batch
+        ]
+        await self.run(self._save_details, rows)
 
-    def _save_details(self, batch: Sequence[CallDetails]) -> None:
+    def _save_details(self, rows: Sequence[tuple[str, list[tuple[Any, ...]], tuple[Any, ...]]]) -> None:
         with self._transaction():
-            for details in batch:
-                rows = [_plain(sql.event_row(details.call.uuid, e)) for e in details.events]
-                self.db.executemany(sql.UPSERT_EVENT, rows)
-                self.db.execute(sql.UPSERT_JOURNEY, _plain(sql.journey_values(details)))  # refreshed with its events
-                self.db.execute(sql.DETAILS_DONE, (details.call.uuid,))
+            for uuid, events, journey in rows:
+                self.db.executemany(sql.UPSERT_EVENT, events)
+                self.db.execute(sql.UPSERT_JOURNEY, journey)
+                self.db.execute(sql.DETAILS_DONE, (uuid,))
 
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
         await self.run(self._execute, sql.UPSERT_RECORDING, _plain(sql.recording_row(call_uuid, rec)))
