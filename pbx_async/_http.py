@@ -149,7 +149,8 @@ class Requester:
             if self._hooks.on_request is not None:
                 self._hooks.on_request(info())
             async with self.limiter:
-                log.debug("%s: GET %s", what, self.clean(url))
+                if log.isEnabledFor(logging.DEBUG):  # cleaning the URL costs more than the log call
+                    log.debug("%s: GET %s", what, self.clean(url))
                 # The head must come within the timeout; the body gets the timeout plus what
                 # its announced length takes at MIN_BODY_RATE, so a trickle cannot run forever.
                 with anyio.CancelScope(deadline=anyio.current_time() + limit) as scope:
