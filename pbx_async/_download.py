@@ -17,7 +17,7 @@ from . import _retry as rules
 from . import _validation as check
 from ._errors import NetworkError, ResponseFormatError, StorageError
 from ._http import Requester, StreamReply
-from ._recording_files import BUSY, Part, _Busy, local_name, prepare
+from ._recording_files import BUSY, Part, _Busy, _Slow, local_name, prepare
 from ._records.calls import CallSummary
 from ._records.recordings import RecordingFile, RecordingRef
 from ._retry import AttemptFailed
@@ -85,14 +85,16 @@ async def download(
     file_name, call_uuid = ref.file_name, ref.call_uuid
     what = requester.clean(f"Recording {file_name!r}")
     name = local_name(file_name, f"{call_uuid}.wav")
-    # Off the event loop: hashing files already there takes a while, and creating a file waits
-    # for the disk's journal (milliseconds here while another process or the store syncs).
-    files = _limiter()
-    while (ready := await anyio.to_thread.run_sync(prepare, dest, name, call_uuid, overwrite, limiter=files)) is BUSY:  # noqa: ASYNC110 - the other party is a process
-        await anyio.sleep(0.05)  # another process is downloading this very file: wait for it
+    # A new file is a few system calls, made here like the writes that follow (a hop to a worker
+    # thread cost a sixth of a small download's CPU); a file or part already there is hashed first,
+    # which can take a while: on a worker thread.
+    ready = prepare(dest, name, call_uuid, overwrite, quick=True)
+    while isinstance(ready, (_Busy, _Slow)):
+        if ready is BUSY:
+            await anyio.sleep(0.05)  # another process is downloading this very file: wait for it
+        ready = await anyio.to_thread.run_sync(prepare, dest, name, call_uuid, overwrite, limiter=_limiter())
     if isinstance(ready, RecordingFile):
         return ready
-    assert not isinstance(ready, _Busy)
     target, part, lock = ready
 
     async def receive(reply: StreamReply) -> RecordingFile:

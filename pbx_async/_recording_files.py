@@ -41,7 +41,12 @@ class _Busy:
     """The answer of ``prepare`` while another process downloads the same file."""
 
 
+class _Slow:
+    """The answer of a ``quick`` ``prepare`` where bytes already on disk must be hashed first."""
+
+
 BUSY: Final = _Busy()
+SLOW: Final = _Slow()
 
 
 def local_name(name: str, fallback: str) -> str:
@@ -254,8 +259,14 @@ class Lock:
             self.fd = None
 
 
-def prepare(dest: Path, name: str, call_uuid: str, overwrite: bool) -> RecordingFile | tuple[Path, Part, Lock] | _Busy:
-    """The finished file if it is already there, else the part to write (locked), or ``BUSY``."""
+def prepare(
+    dest: Path, name: str, call_uuid: str, overwrite: bool, *, quick: bool = False
+) -> RecordingFile | tuple[Path, Part, Lock] | _Busy | _Slow:
+    """The finished file if it is already there, else the part to write (locked), or ``BUSY``.
+
+    ``quick``: a few system calls at most, as fit for the event loop as the writes that follow;
+    ``SLOW`` (nothing changed) where a finished file or a part's bytes would have to be read first.
+    """
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -264,7 +275,7 @@ def prepare(dest: Path, name: str, call_uuid: str, overwrite: bool) -> Recording
         raise StorageError(f"{dest} is a link; give the real folder")
     target = dest / name
     if not overwrite and whole_wav(target):
-        return _recorded(call_uuid, target)
+        return SLOW if quick else _recorded(call_uuid, target)
     part_path = target.with_name(f".{target.name}.part")
     fd = _open_regular(part_path, os.O_RDWR | os.O_CREAT)
     assert fd is not None  # O_CREAT: it exists now
@@ -273,9 +284,15 @@ def prepare(dest: Path, name: str, call_uuid: str, overwrite: bool) -> Recording
         lock.release()
         return BUSY
     if not overwrite and whole_wav(target):  # finished by another process just before we locked
+        if quick:
+            lock.release()
+            return SLOW
         os.unlink(part_path)
         lock.release()
         return _recorded(call_uuid, target)
+    if quick and os.fstat(fd).st_size:  # a part left behind: its bytes are hashed first
+        lock.release()
+        return SLOW
     part = Part(part_path, fd)  # only now: the bytes of a part someone else is writing are not ours to hash
     if overwrite:
         part.restart()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import threading
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -267,3 +270,31 @@ async def test_two_downloads_of_one_recording_into_one_folder_take_turns(tmp_pat
     assert [r.sha256 for r in results] == [sim.recording_sha256(call.uuid)] * 2
     assert sim.stats["requests /api/call_recording.php"] == 1  # the second found the file finished
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{call.uuid}.wav"]
+
+
+@pytest.mark.parametrize("left", ["finished file", "part"])
+async def test_bytes_already_on_disk_are_hashed_off_the_event_loop(
+    api: respx.MockRouter, session: PbxSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, left: str
+) -> None:
+    # A rerun over a folder of big recordings hashes what is there: that must not stall the loop.
+    from pbx_async import _recording_files
+
+    if left == "finished file":
+        (tmp_path / "c1.wav").write_bytes(WAV)
+    else:
+        (tmp_path / ".c1.wav.part").write_bytes(WAV[:70_000])
+        (tmp_path / ".c1.wav.part.tag").write_text(json.dumps({"validator": ETAG, "total": len(WAV)}))
+    loop_thread, hashed_on = threading.current_thread(), []
+    real_hash = _recording_files._hash_fd
+
+    def hash_fd(fd: int) -> Any:
+        hashed_on.append(threading.current_thread())
+        return real_hash(fd)
+
+    monkeypatch.setattr(_recording_files, "_hash_fd", hash_fd)
+    log: list[str | None] = []
+    wav_server(api, ranges=True, cut_first_at=None, log=log)
+    rec = await session.download_recording(C1, tmp_path)
+    assert rec.path.read_bytes() == WAV
+    assert log == ([] if left == "finished file" else ["bytes=70000-"])  # the part was resumed, not refetched
+    assert hashed_on and loop_thread not in hashed_on
