@@ -19,6 +19,7 @@ the bound over the wall time. Then peak RSS of the pipelined export from
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
@@ -32,10 +33,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import anyio
 
 from benchmarks.scenarios import peak_rss_mb
 from pbx_async import PbxSession
+from pbx_async._records.recordings import RecordingRef
+from pbx_async._wire import params as wire
 from pbx_async.export import ExportSpec, Progress, run_export
 from pbx_async.export._single import days
 from pbx_async.export._window import export_window
@@ -66,6 +70,53 @@ def _list_pages(store: Path) -> int:
     return sum(max(1, math.ceil(n / 500)) for n in per_day)
 
 
+async def _raw(session: PbxSession, spec: ExportSpec, width: int, folder: Path) -> dict[str, Any]:
+    """The reference: the export's timelines and recordings with raw aiohttp, ``width`` at a time, all at once.
+
+    No records, no store, no file safety: ``json.loads`` of each timeline, each recording written to a
+    part file and renamed. The calls are listed first, untimed, so only those requests are counted.
+    """
+    calls = [c async for c in session.iter_calls(from_date=spec.first, to_date=spec.last)]
+    root = session.base_url.rstrip("/") + "/"
+    # What the session would send (its wire parameters): the raw client makes the same requests.
+    jobs: list[tuple[str, dict[str, str], RecordingRef | None]]
+    jobs = [(root + session.paths.call_details, session._params(wire.call_details(c.uuid, 0, 1)), None) for c in calls]
+    if spec.recordings is not None:
+        spec.recordings.mkdir(parents=True, exist_ok=True)
+        refs = [RecordingRef.from_url(c.uuid, c.recording_url) for c in calls if c.recorded and c.recording_url]
+        jobs += [(root + session.paths.recording, session._params(wire.recording(r.file_name)), r) for r in refs]
+    gate = asyncio.Semaphore(width)
+
+    async def one(http: aiohttp.ClientSession, url: str, params: dict[str, str], ref: RecordingRef | None) -> None:
+        async with gate, http.get(url, params=params) as reply:
+            body = await reply.read()
+        if ref is None:
+            json.loads(body)
+            return
+        assert spec.recordings is not None
+        part = spec.recordings / f".{ref.call_uuid}.part"
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, body)
+        finally:
+            os.close(fd)
+        os.replace(part, spec.recordings / f"{ref.call_uuid}.wav")
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=width)) as http:
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(one(http, *job) for job in jobs))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    made = {"list": 0, "details": len(calls), "recordings": len(jobs) - len(calls), "failed": 0, "retries": 0}
+    return {
+        "requests": len(jobs),
+        "by_kind": made,
+        "wall": wall,
+        "cpu": cpu,
+        "rss_mb": peak_rss_mb(),
+        "limit_use": None,
+    }
+
+
 async def _client(shape: str, base_url: str, width: int, recordings: bool, span: int, folder: Path) -> dict[str, Any]:
     first = (DEFAULT_NOW - timedelta(days=span + 1)).date()
     spec = ExportSpec(
@@ -80,6 +131,8 @@ async def _client(shape: str, base_url: str, width: int, recordings: bool, span:
     session = PbxSession(DEFAULT_AUTH, DEFAULT_CONTAINER, base_url=base_url, max_concurrency=width, timeout=120)
     progress = Progress()
     async with session:
+        if shape == "raw aiohttp":
+            return await _raw(session, spec, width, folder)
         cpu, wall = time.process_time(), time.perf_counter()
         if shape == "pipelined":
             await run_export(session, spec, progress)
@@ -132,7 +185,7 @@ def main() -> None:
         with serve_process(calls=args.calls, days=15, latency=latency, recording_bytes=RECORDING_BYTES) as url:
             for width in (16,) if args.quick else (16, 64):
                 for recordings in (True, False):
-                    for shape in ("phase by phase", "pipelined"):
+                    for shape in ("raw aiohttp", "phase by phase", "pipelined"):
                         row = _row(shape, url, latency, width, recordings, 15)
                         rows.append(row)
                         what = "timelines + recordings" if recordings else "timelines"
