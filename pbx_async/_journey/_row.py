@@ -54,6 +54,8 @@ def _json(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, tuple):
+        if not value:  # most of a journey's lists are empty: what json.dumps gives, without its cost
+            return "[]"
         return json.dumps([attrs.asdict(v) for v in value], ensure_ascii=False)
     return json.dumps(attrs.asdict(value), ensure_ascii=False)
 

@@ -28,14 +28,20 @@ BATCH = 500  # UUIDs a query names at most (a statement's placeholders are bound
 
 def named_fields(event: Event) -> dict[str, Any]:
     """The event's named views (``ext_num``, ``page_count``, ...), as plain values."""
-    names = [
-        name
-        for klass in type(event).__mro__
-        if klass is not Event and issubclass(klass, Event)
-        for name, attribute in vars(klass).items()
-        if isinstance(attribute, property)
-    ]
+    kind = type(event)
+    names = _VIEW_NAMES.get(kind)
+    if names is None:  # once per event class: walking the classes for every event cost more than its JSON
+        names = _VIEW_NAMES[kind] = tuple(
+            name
+            for klass in kind.__mro__
+            if klass is not Event and issubclass(klass, Event)
+            for name, attribute in vars(klass).items()
+            if isinstance(attribute, property)
+        )
     return {name: getattr(event, name) for name in names}
+
+
+_VIEW_NAMES: dict[type[Event], tuple[str, ...]] = {}
 
 
 def call_row(account: Account, call: CallSummary, first_seen: Any = None, last_changed: Any = None) -> tuple[Any, ...]:
