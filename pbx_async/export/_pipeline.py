@@ -101,7 +101,7 @@ class _Pipeline:
     ) -> None:
         self.session, self.sink, self.account, self.work = session, sink, account, work
         self.progress, self.seen, self.on_done = progress, seen, on_done
-        self.unfinished = anyio.Semaphore(UNFINISHED)
+        self.unfinished = anyio.Semaphore(UNFINISHED, fast_acquire=True)  # no loop turn per queued call
         self.done_lock = anyio.Lock()  # one window's completion (count, then on_done) at a time
         self.waiting: dict[_Key, list[_Open]] = {}  # queued or running, with the windows waiting for each
         self.failed: set[_Key] = set()  # failed in this run: not queued again (a rerun retries them)
