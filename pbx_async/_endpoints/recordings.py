@@ -44,7 +44,9 @@ class RecordingCalls(CallDetailsCalls):
         streams to ``dest/.NAME.part`` and is renamed into place only when its
         length matches ``Content-Length``; a dropped connection resumes with an
         HTTP Range request (or starts over where the server ignores Range), and
-        so does a rerun after a crash. A complete file already there is not
+        so does a rerun after a failed download, or after a hard crash for a
+        file of 1 MiB or more (a smaller one is fetched whole again). A
+        complete file already there is not
         fetched again unless ``overwrite``. The local name comes from the
         server's file name made safe: it never leaves ``dest``. Bodies over
         ``max_bytes`` are refused. A call without a recording raises
