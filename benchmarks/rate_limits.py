@@ -10,14 +10,18 @@ The servers: a token bucket (100 and 400 requests/s, 429 with a whole-second
 second, and as a share of the bucket's rate or of the best fixed run), the
 share of replies that were 429, the calls that failed after their retries,
 and for ``auto`` the limit it ended on. The virtual runs use Trio's MockClock
-(time jumps when every task waits): the control logic alone, no CPU noise.
+(time jumps when every task waits): the control logic alone, no CPU noise;
+``--jitter 0.01`` adds a random extra latency (exponential, mean 10 ms, the
+same each run) as a loaded real server and client show.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,13 +34,15 @@ from pbx_async import FailedCall, PbxSession
 
 LATENCY = 0.05
 AUTH, CONTAINER = "k", "123456"
+HISTORY = False  # --history: the limit's changes in each auto row
 
 
 class SimulatedServer(httpx.AsyncBaseTransport):
     """benchmarks/server.py's two limits, in-process: a token bucket, or workers whose latency grows."""
 
-    def __init__(self, *, rate: float = 0, burst: float = 0, capacity: int = 0) -> None:
-        self.rate, self.capacity = rate, capacity
+    def __init__(self, *, rate: float = 0, burst: float = 0, capacity: int = 0, jitter: float = 0) -> None:
+        self.rate, self.capacity, self.jitter = rate, capacity, jitter
+        self.random = random.Random(15)  # the same noise every run
         self.burst = burst or max(1.0, rate / 10)
         self.tokens, self.refilled = self.burst, 0.0
         self.in_flight = 0
@@ -56,7 +62,7 @@ class SimulatedServer(httpx.AsyncBaseTransport):
             self.tokens -= 1
         self.in_flight += 1
         try:
-            delay = LATENCY
+            delay = LATENCY + (self.random.expovariate(1 / self.jitter) if self.jitter else 0.0)
             if self.capacity and self.in_flight > self.capacity:
                 delay *= (self.in_flight / self.capacity) ** 1.5
             await anyio.sleep(delay)
@@ -81,9 +87,15 @@ async def fetch(session: PbxSession, n: int) -> tuple[int, int]:
 
 
 def ending(session: PbxSession, limit: Any) -> dict[str, Any] | None:
-    """Where ``auto`` ended: its limit, the ceiling it holds, the session-wide pauses."""
+    """Where ``auto`` ended: its limit, the ceiling it holds, the session-wide pauses, its pace."""
     stats = session.concurrency_stats()
-    return {"limit": stats.limit, "ceiling": stats.ceiling, "pauses": stats.pauses} if limit == "auto" else None
+    if limit != "auto":
+        return None
+    ended: dict[str, Any] = {"limit": stats.limit, "ceiling": stats.ceiling, "pauses": stats.pauses, "rate": stats.rate}
+    if HISTORY:
+        start = stats.history[0].at if stats.history else 0.0
+        ended["history"] = [(round(c.at - start, 2), c.limit, c.reason, c.rate) for c in stats.history]
+    return ended
 
 
 def row(name: str, limit: Any, n: int, wall: float, stats: dict[str, int], failed: int, ended: Any) -> dict[str, Any]:
@@ -100,10 +112,10 @@ def row(name: str, limit: Any, n: int, wall: float, stats: dict[str, int], faile
     }
 
 
-def run_virtual(name: str, options: dict[str, float], limit: Any, n: int) -> dict[str, Any]:
+def run_virtual(name: str, options: dict[str, float], limit: Any, n: int, jitter: float = 0) -> dict[str, Any]:
     from trio.testing import MockClock
 
-    server = SimulatedServer(**options)  # type: ignore[arg-type]
+    server = SimulatedServer(**options, jitter=jitter)  # type: ignore[arg-type]
     result: dict[str, Any] = {}
 
     async def main() -> None:
@@ -151,9 +163,20 @@ def main() -> None:
     parser.add_argument("--virtual", action="store_true", help="simulated servers on a virtual clock")
     parser.add_argument("--seconds", type=float, default=30, help="each run's length at the server's best (30)")
     parser.add_argument("--only", help="one server, by the start of its name")
+    parser.add_argument(
+        "--jitter", type=float, default=0, help="virtual: mean extra latency, exponentially spread (e.g. 0.01)"
+    )
     parser.add_argument("--limits", default="auto,4,16,64", help="what to compare (default auto,4,16,64)")
+    parser.add_argument("--history", action="store_true", help="the limit's changes in each auto row")
     args = parser.parse_args()
-    run = run_virtual if args.virtual else run_real
+    global HISTORY
+    HISTORY = args.history
+    if args.virtual:
+        run: Callable[[str, dict[str, float], Any, int], dict[str, Any]] = functools.partial(
+            run_virtual, jitter=args.jitter
+        )
+    else:
+        run = run_real
     rows = []
     for name, (options, calls) in SERVERS.items():
         if args.only and not name.startswith(args.only):

@@ -25,7 +25,8 @@ class Limiter:
 
     With ``"auto"`` (the session's base, or a call widening it so) the size
     follows an ``AutoLimit`` fed by ``observe``; under it a ``Retry-After``
-    pauses every sender at once (``pause``).
+    pauses every sender at once (``pause``), and once a throttling set a pace
+    (``AutoLimit.rate``) the requests start one every 1 / rate seconds.
     """
 
     def __init__(self, total: Width) -> None:
@@ -39,6 +40,7 @@ class Limiter:
         self.in_flight = 0
         self._resume_at = 0.0  # no new request starts before this (a Retry-After)
         self.pauses, self.paused_seconds = 0, 0.0
+        self._next_send = 0.0  # under a pace: when the next request may start
 
     def widen(self, width: Width) -> Callable[[], None]:
         """Let one call run ``width`` requests at once (or adaptively), past the base size; returns the undo."""
@@ -116,6 +118,7 @@ class Limiter:
             pauses=self.pauses,
             paused_seconds=round(self.paused_seconds, 3),
             in_flight=self.in_flight,
+            rate=round(auto.rate, 1) if auto is not None and self.watching and auto.rate is not None else None,
         )
 
     # -- acquiring --------------------------------------------------------------------------------
@@ -125,13 +128,34 @@ class Limiter:
             while self._resume_at and self._resume_at > anyio.current_time():  # noqa: ASYNC110 - a Retry-After
                 await anyio.sleep_until(self._resume_at)  # holds every sender (and may grow while it waits)
             await self._permits.acquire()
-            if not self._resume_at:
-                break
-            if self._resume_at <= anyio.current_time():
+            if self._resume_at:
+                if self._resume_at > anyio.current_time():
+                    self._release()  # a pause began while it queued for the permit: it waits the pause out too
+                    continue
                 self._resume_at = 0.0  # over: the next senders need not read the clock
+            if self._auto is None or not self.watching or await self._paced(self._auto):
                 break
-            self._release()  # a pause began while it queued for the permit: it waits the pause out too
         self.in_flight += 1
+
+    async def _paced(self, auto: AutoLimit) -> bool:
+        """Under a pace (``AutoLimit.rate``), wait for this send's turn; False if a pause began meanwhile
+        (the permit is then given back). Turns are kept in order, one every 1 / rate seconds."""
+        now = anyio.current_time()
+        if auto.rate is not None:
+            at = max(now, self._next_send)
+            self._next_send = at + 1 / auto.rate
+            if at > now:
+                try:
+                    await anyio.sleep_until(at)
+                except BaseException:  # cancelled while waiting: the permit goes back
+                    self._release()
+                    raise
+                if self._resume_at > at:
+                    self._release()
+                    return False
+                now = at
+        auto.sent(now)
+        return True
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.in_flight -= 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from trio.testing import MockClock
 
 from pbx_async import ConcurrencyStats, FailedCall, PbxSession, ValidationError
-from pbx_async._adaptive import AutoLimit
+from pbx_async._adaptive import HOLD, INITIAL, AutoLimit
 
 from ..conftest import details_reply, event_row
 
@@ -31,10 +32,14 @@ def body(request: httpx.Request) -> bytes:
 
 class Server(httpx.AsyncBaseTransport):
     """A token bucket (429 with a whole-second Retry-After past it) or C workers whose latency grows
-    as (in flight / C) ** 1.5 past them; counts what it answered and when."""
+    as (in flight / C) ** 1.5 past them; counts what it answered and when. ``jitter``: a mean extra
+    latency, exponentially spread (the same each run), as a loaded server and client show."""
 
-    def __init__(self, *, rate: float = 0, capacity: int = 0, throttle_at: set[int] | None = None) -> None:
+    def __init__(
+        self, *, rate: float = 0, capacity: int = 0, throttle_at: set[int] | None = None, jitter: float = 0
+    ) -> None:
         self.rate, self.capacity, self.throttle_at = rate, capacity, throttle_at or set()
+        self.jitter, self.random = jitter, random.Random(15)
         self.tokens, self.refilled, self.in_flight = rate / 10, 0.0, 0
         self.ok = self.throttled = 0
         self.sent_at: list[float] = []
@@ -56,7 +61,8 @@ class Server(httpx.AsyncBaseTransport):
         self.in_flight += 1
         try:
             over = max(1.0, self.in_flight / self.capacity) if self.capacity else 1.0
-            await anyio.sleep(LATENCY * over**1.5)
+            extra = self.random.expovariate(1 / self.jitter) if self.jitter else 0.0
+            await anyio.sleep((LATENCY + extra) * over**1.5)
         finally:
             self.in_flight -= 1
         self.ok += 1
@@ -86,15 +92,31 @@ def run(server: Server, limit: Any, calls: int) -> tuple[float, ConcurrencyStats
     return out["wall"], out["stats"], out["failed"]
 
 
+@pytest.mark.parametrize("jitter", [0, 0.01])
 @pytest.mark.parametrize("rate", [100, 400])
-def test_auto_finds_a_token_bucket_s_rate_with_few_429s(rate: int) -> None:
-    server = Server(rate=rate)
+def test_auto_finds_a_token_bucket_s_rate_with_few_429s(rate: int, jitter: float) -> None:
+    # With latency noise no concurrency fits a rate (at 100/s x 50 ms, 5 in flight fall short and 6
+    # overrun): once throttled, the sends are paced just under the rate the server let through.
+    server = Server(rate=rate, jitter=jitter)
     wall, stats, failed = run(server, "auto", calls=rate * 30)
     assert failed == 0
     assert rate * 30 / wall >= 0.9 * rate  # nearly all of what the server allows
     assert server.throttled <= 0.03 * (server.ok + server.throttled)
-    assert stats.auto and stats.throttled == server.throttled and stats.pauses >= 1
-    assert stats.ceiling is not None and rate * LATENCY * 0.8 <= stats.limit < stats.ceiling
+    assert stats.auto and stats.throttled == server.throttled and 1 <= stats.pauses <= 3
+    assert stats.rate is not None and 0.95 * rate <= stats.rate < rate  # the pace: just under the server's
+    assert stats.history[-1].rate == stats.rate
+
+
+def test_paced_sends_keep_under_the_server_s_rate_every_second() -> None:
+    server = Server(rate=100, jitter=0.01)
+    _, stats, _ = run(server, "auto", calls=3000)
+    assert stats.rate is not None
+    last_throttling = max(c.at for c in stats.history if c.reason == "throttled")
+    after = [t for t in server.sent_at if t > last_throttling + 1.0]  # past its pause
+    assert len(after) > 1000
+    for start in range(math.ceil(after[0]), math.floor(after[-1])):  # each whole second of them
+        sent = sum(start <= t < start + 1 for t in after)
+        assert sent <= stats.rate + 2  # one every 1 / pace, as the stats say; a token bucket never runs dry
 
 
 def test_a_fixed_limit_above_the_bucket_storms() -> None:
@@ -153,38 +175,53 @@ def test_a_call_may_adapt_on_a_fixed_session_and_the_session_keeps_its_limit() -
 
 def test_the_controller_doubles_while_the_server_keeps_up_and_only_when_used() -> None:
     auto, now = AutoLimit(), 0.0
-    for _ in range(12):  # rounds of full use, steady latency
-        now += LATENCY
-        for _ in range(auto.limit):
-            auto.reply(now, LATENCY, throttled=False, in_flight=auto.limit)
+    for _ in range(300):  # full use, steady latency: `limit` replies every LATENCY
+        now += LATENCY / auto.limit
+        auto.reply(now, LATENCY, throttled=False, in_flight=auto.limit)
     assert auto.limit >= 32 and {c.reason for c in auto.history} == {"slow start"}
     idle = AutoLimit()
     for _ in range(12):  # the caller never has more than 2 in flight: nothing to learn
-        now += LATENCY
-        for _ in range(4):
+        now += LATENCY * 8
+        for _ in range(16):
             idle.reply(now, LATENCY, throttled=False, in_flight=2)
-    assert idle.limit == 4
+    assert idle.limit == INITIAL
 
 
-def test_a_throttling_cuts_once_holds_and_only_then_probes_again() -> None:
+def test_a_throttling_sets_a_pace_once_holds_it_and_only_then_probes_again() -> None:
     auto, now = AutoLimit(initial=40), 0.0
     auto._start = False  # past slow start
-    auto.reply(now, LATENCY, throttled=True, in_flight=40)
-    for _ in range(10):  # the rest of the episode's 429s: no further cut
-        auto.reply(now + 0.01, LATENCY, throttled=True, in_flight=40)
-    assert (auto.limit, auto.ceiling, auto.throttled) == (36, 40, 11)  # a tenth down
 
-    def quiet(seconds: float) -> None:
+    def send(seconds: float) -> None:  # the callers keep up with the limit and the pace
         nonlocal now
-        for _ in range(round(seconds / LATENCY)):
-            now += LATENCY + 0.001
-            for _ in range(auto.limit):
-                auto.reply(now, LATENCY, throttled=False, in_flight=auto.limit)
+        end = now + seconds
+        while now < end:
+            now += 1 / (auto.rate or 500)
+            auto.sent(now)
+            auto.reply(now, LATENCY, throttled=False, in_flight=auto.limit)
 
-    quiet(20)
-    assert auto.limit == 36  # held where the server took it, for the hold
-    quiet(15)
-    assert 36 < auto.limit <= 42 and {c.reason for c in auto.history} == {"throttled", "probe"}  # one a second
+    def throttled(replies: int) -> None:  # the server says no, and the session pauses a second
+        nonlocal now
+        for _ in range(replies):
+            auto.reply(now, 0.001, throttled=True, in_flight=auto.limit)
+        auto.note_pause(now + 1.0)
+        now += 1.0
+
+    send(2.0)  # 500 a second got through, then no more
+    throttled(11)  # one throttling: the 429s of the requests already on their way cut no further
+    assert auto.throttled == 11 and [c.reason for c in auto.history].count("throttled") == 1
+    first = auto.rate
+    assert first is not None and 0.9 * 500 <= first < 500  # just under what got through
+    assert auto.limit >= first * LATENCY  # the pace holds the requests back, not the limit
+    send(6.0)
+    assert auto.rate > first * 1.05  # then it climbs, in case the measure fell short
+    climbed = auto.rate
+    throttled(3)
+    held = auto.rate
+    assert held < climbed and [c.reason for c in auto.history].count("throttled") == 2
+    send(2 * HOLD - 2)
+    assert auto.rate == held  # held where the server said no, for the hold (doubled: it said no twice in one)
+    send(10.0)
+    assert held < auto.rate <= held * 1.06  # then a slow probe
 
 
 def test_queueing_two_rounds_running_cuts_in_proportion() -> None:
