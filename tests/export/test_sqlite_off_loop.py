@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import pytest
 
 from pbx_async import PbxSession
@@ -153,5 +154,40 @@ async def test_a_sink_opened_while_another_connection_holds_the_files_lock_waits
         release.join()
     try:
         assert await sink.run(lambda: sink.db.execute("PRAGMA journal_mode").fetchone()[0]) == "wal"
+    finally:
+        await sink.close()
+
+
+async def test_a_big_batch_of_timelines_gives_the_loop_turns_while_its_rows_are_made(tmp_path: Path) -> None:
+    # Rows are made on the event loop (made on the worker thread they held the GIL for long
+    # runs); a few calls at a time, so replies in flight are read between them.
+    sim = Simulator(calls=300, seed=4)
+    batch = [sim.truth_details(c.uuid) for c in sim.truth_calls()[:200]]
+    sink = await SqliteSink.open(tmp_path / "calls.sqlite")
+    turns = 0
+    seen_at_store: list[int] = []
+    real_run = sink.run
+
+    async def run(function: Any, *args: Any) -> Any:
+        seen_at_store.append(turns)  # how often the loop ran other tasks before the rows were ready
+        return await real_run(function, *args)
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            await anyio.lowlevel.checkpoint()
+            turns += 1
+
+    try:
+        await sink.upsert_calls(Account(sim.container_id, sim.tenant_id), [d.call for d in batch])
+        sink.run = run  # type: ignore[method-assign]
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ticker)
+            await anyio.lowlevel.checkpoint()
+            start = turns
+            await sink.save_details(batch)
+            tg.cancel_scope.cancel()
+        assert seen_at_store[0] - start >= 200 // 16 - 1
+        assert len(await sink.details_missing([d.call.uuid for d in batch])) == 0
     finally:
         await sink.close()
