@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,14 +89,20 @@ def test_every_runs_again_until_interrupted(
 
     async def pause(seconds: float) -> None:
         pauses.append(seconds)
+        assert len(pauses) <= 2, "Ctrl-C did not stop the runs"  # a failure, not a test that never ends
         if len(pauses) == 2:
-            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while it waits for the next run
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C while it waits for the next run (to this thread)
         await real_sleep(0.01 if len(pauses) == 1 else 30)
 
     monkeypatch.setattr(command, "anyio", SimpleNamespace(sleep=pause))  # the command's pause between runs only
+    # Ctrl-C meets Python's default handler, as in a terminal, whatever an earlier test left installed.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     sim = Simulator(calls=20, days=1, seed=53, now=NOW)
-    with served(sim) as env:
-        code = sync(monkeypatch, env, *SINCE, "--out", str(tmp_path / "calls.jsonl"), "--every", "30", "--json")
+    try:
+        with served(sim) as env:
+            code = sync(monkeypatch, env, *SINCE, "--out", str(tmp_path / "calls.jsonl"), "--every", "30", "--json")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     runs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 130
     assert pauses == [30, 30] and [r["new_calls"] for r in runs] == [20, 0]
