@@ -47,23 +47,20 @@ class _Body(httpx.AsyncByteStream):
     def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
         self._response, self._request = response, request
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._response.content.iter_any():
-                yield chunk
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise _as_httpx_error(exc, self._request) from None
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _chunks(self._response, self._request)
 
     async def aclose(self) -> None:
         self._response.release()
 
 
-async def _chunks(response: aiohttp.ClientResponse) -> AsyncGenerator[bytes, None]:
+async def _chunks(response: aiohttp.ClientResponse, request: httpx.Request | None) -> AsyncGenerator[bytes, None]:
+    """The body as it arrives, aiohttp's errors raised as httpx's."""
     try:
         async for chunk in response.content.iter_any():
             yield chunk
     except (TimeoutError, aiohttp.ClientError) as exc:
-        raise _as_httpx_error(exc, None) from None
+        raise _as_httpx_error(exc, request) from None
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -182,7 +179,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             )  # fmt: skip
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _as_httpx_error(exc, None) from None
-        chunks = _chunks(response)
+        chunks = _chunks(response, None)
         try:
             yield response.status, response.headers, chunks
         finally:

@@ -47,6 +47,7 @@ def _plain(row: Iterable[Any]) -> tuple[Any, ...]:
 
 _BUSY_SECONDS = 60  # how long a statement waits for another connection's lock on the file
 _ROWS_A_TURN = 16  # calls' rows made between two turns of the event loop (2-4 ms here)
+_DetailsRows = tuple[str, list[tuple[Any, ...]], tuple[Any, ...]]  # a call's UUID, its events' rows, its journey's
 
 
 class SqliteSink:
@@ -191,7 +192,7 @@ class SqliteSink:
         # The rows are made here, on the event loop: made on the worker thread, that Python work
         # held the GIL for long runs while the loop waited for it after each of its system calls.
         # A few calls at a time, with a loop turn between, so replies are not kept waiting meanwhile.
-        rows: list[tuple[str, list[tuple[Any, ...]], tuple[Any, ...]]] = []
+        rows: list[_DetailsRows] = []
         for start in range(0, len(batch), _ROWS_A_TURN):
             if start:
                 await anyio.lowlevel.checkpoint()
@@ -205,7 +206,7 @@ class SqliteSink:
             ]
         await self.run(self._save_details, rows)
 
-    def _save_details(self, rows: Sequence[tuple[str, list[tuple[Any, ...]], tuple[Any, ...]]]) -> None:
+    def _save_details(self, rows: Sequence[_DetailsRows]) -> None:
         with self._transaction():
             for uuid, events, journey in rows:
                 self.db.executemany(sql.UPSERT_EVENT, events)

@@ -26,6 +26,9 @@ BATCH = 500  # UUIDs a query names at most (a statement's placeholders are bound
 # -- rows: plain Python values in the column order of the statements below ------------------------------
 
 
+_VIEW_NAMES: dict[type[Event], tuple[str, ...]] = {}  # an event class's named views, found once
+
+
 def named_fields(event: Event) -> dict[str, Any]:
     """The event's named views (``ext_num``, ``page_count``, ...), as plain values."""
     kind = type(event)
@@ -39,9 +42,6 @@ def named_fields(event: Event) -> dict[str, Any]:
             if isinstance(attribute, property)
         )
     return {name: getattr(event, name) for name in names}
-
-
-_VIEW_NAMES: dict[type[Event], tuple[str, ...]] = {}
 
 
 def call_row(account: Account, call: CallSummary, first_seen: Any = None, last_changed: Any = None) -> tuple[Any, ...]:
