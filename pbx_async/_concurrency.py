@@ -127,7 +127,12 @@ class Limiter:
         while True:
             while self._resume_at and self._resume_at > anyio.current_time():  # noqa: ASYNC110 - a Retry-After
                 await anyio.sleep_until(self._resume_at)  # holds every sender (and may grow while it waits)
-            await self._permits.acquire()
+            try:
+                # A free permit is taken without anyio's cancellation check (the request's
+                # first wait makes it): a call a request would cost that much CPU again.
+                self._permits.acquire_nowait()
+            except anyio.WouldBlock:
+                await self._permits.acquire()
             if self._resume_at:
                 if self._resume_at > anyio.current_time():
                     self._release()  # a pause began while it queued for the permit: it waits the pause out too

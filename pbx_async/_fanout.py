@@ -7,14 +7,14 @@ Two ways to drive a ``FanOut``, both structured:
   ``async with``); leaving the block cancels whatever is still running.
 - a bare ``async for r in fan`` runs a sliding batch inside each step, so no
   task outlives a step (a consumer that breaks out leaves nothing behind);
-  batches grow from one window, and only each batch's tail waits for its
-  slowest request.
+  the first batch is one window (the first result comes as soon), the later
+  ones ``_BATCH_CAP`` items, and only each batch's tail waits for its slowest
+  request.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
@@ -33,7 +33,10 @@ K = TypeVar("K")
 R = TypeVar("R")
 OnError = Literal["raise", "return"]
 # Bare iteration buffers at most this many results in a step (more when the width is
-# larger): enough that the batch's tail drain costs a few percent, bounded in memory.
+# larger), bounded in memory. A batch's tail drains with about half a window in use,
+# so a batch of B items at width W loses about W / 2B of the bound: under 2% at 64.
+# Batches between the first window and this size would each pay that drain for
+# fewer items (growing fourfold, 64 -> 256 -> 1024 cost 3,000 calls 2% more).
 _BATCH_CAP = 2048
 
 
@@ -75,6 +78,45 @@ class _Slot(Generic[K, R]):
         if self.result is None:  # a job that neither returned nor raised: cannot happen, say so plainly
             raise RuntimeError(f"fan-out job for {self.key!r} ended without a result")
         return self.result
+
+
+class _Results(Generic[K, R]):
+    """Slots for the ``async with`` consumer: finished ones, or (ordered) started ones in input order.
+
+    A deque and a wake-up event, where anyio's memory stream spends an extra event-loop
+    turn on every receive that has to wait: at thousands of results a second that
+    turn per result shows in the client's CPU.
+    """
+
+    __slots__ = ("_slots", "_wake", "_writers")
+
+    def __init__(self, writers: int) -> None:
+        self._slots: deque[_Slot[K, R]] = deque()
+        self._wake: anyio.Event | None = None
+        self._writers = writers  # tasks that may still put: the end comes when none is left
+
+    def put(self, slot: _Slot[K, R]) -> None:
+        self._slots.append(slot)
+        self._rouse()
+
+    def writer_done(self) -> None:
+        self._writers -= 1
+        if not self._writers:
+            self._rouse()
+
+    def _rouse(self) -> None:
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            wake.set()
+
+    async def get(self) -> _Slot[K, R] | None:
+        """The next slot, waiting for one; None once every writer is done and nothing is left."""
+        while not self._slots:
+            if not self._writers:
+                return None
+            self._wake = anyio.Event()
+            await self._wake.wait()
+        return self._slots.popleft()
 
 
 class _Sync(Generic[K]):
@@ -131,10 +173,10 @@ class FanOut(Generic[K, R]):
         self._items: AsyncIterator[K] | None = None
         self._ready: deque[_Slot[K, R]] = deque()
         self._tg: TaskGroup | None = None
-        self._receive: MemoryObjectReceiveStream[_Slot[K, R]] | None = None
+        self._results: _Results[K, R] | None = None
         self._outstanding = anyio.Semaphore(2 * width, fast_acquire=True)  # in flight + finished, not yet taken
         self._narrow: Callable[[], None] | None = None
-        self._batch = width  # bare iteration: items the next step may start (grows, see _step)
+        self._batch = width  # bare iteration: items the next step may start (see _step)
         self._exhausted = False
         self.skipped = 0  # items whose job had nothing to do (calls without a recording, say)
 
@@ -143,7 +185,8 @@ class FanOut(Generic[K, R]):
     async def __aenter__(self) -> FanOut[K, R]:
         if self._widen is not None:
             self._narrow = self._widen(self._width)
-        results, self._receive = anyio.create_memory_object_stream[_Slot[K, R]](math.inf)
+        # Ordered, the producer puts each slot as it starts; unordered, each worker as it finishes.
+        results = self._results = _Results[K, R](1 if self._ordered else self._width)
         jobs, todo = anyio.create_memory_object_stream[_Slot[K, R]](self._width)
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
@@ -151,7 +194,7 @@ class FanOut(Generic[K, R]):
         # would cost more CPU than the request it makes.
         async with todo:
             for _ in range(self._width):
-                self._tg.start_soon(self._work_on, todo.clone(), None if self._ordered else results.clone())
+                self._tg.start_soon(self._work_on, todo.clone(), None if self._ordered else results)
         self._tg.start_soon(self._produce, jobs, results)
         return self
 
@@ -167,48 +210,60 @@ class FanOut(Generic[K, R]):
         finally:
             if self._narrow is not None:
                 self._narrow()
-            if self._receive is not None:
-                self._receive.close()
 
-    async def _produce(
-        self, jobs: MemoryObjectSendStream[_Slot[K, R]], results: MemoryObjectSendStream[_Slot[K, R]]
-    ) -> None:
-        with jobs, results, contextlib.suppress(anyio.BrokenResourceError):
-            # Closing the streams lets the workers drain and stop, and an ordered consumer see
-            # the end; a broken stream means the consumer has left and the workers with it.
-            async for key in _aiter(self._source):
-                await self._outstanding.acquire()
-                slot: _Slot[K, R] = _Slot(key, self._ordered)
-                if self._ordered:
-                    results.send_nowait(slot)  # taken in input order; the consumer waits for each
-                # Without a wait when there is room: each skipped checkpoint is an event-loop
-                # turn saved per item, and the outstanding bound keeps the loop fair.
-                try:
-                    jobs.send_nowait(slot)
-                except anyio.WouldBlock:
-                    await jobs.send(slot)
+    async def _produce(self, jobs: MemoryObjectSendStream[_Slot[K, R]], results: _Results[K, R]) -> None:
+        try:
+            with jobs, contextlib.suppress(anyio.BrokenResourceError):
+                # Closing the stream lets the workers drain and stop; a broken one means the
+                # consumer has left and the workers with it.
+                await self._feed(jobs, results)
+        finally:
+            if self._ordered:
+                results.writer_done()  # an ordered consumer sees the end once every slot is in
 
-    async def _work_on(
-        self, todo: MemoryObjectReceiveStream[_Slot[K, R]], results: MemoryObjectSendStream[_Slot[K, R]] | None
-    ) -> None:
-        with todo, results if results is not None else contextlib.nullcontext():
-            while True:
+    async def _feed(self, jobs: MemoryObjectSendStream[_Slot[K, R]], results: _Results[K, R]) -> None:
+        outstanding = self._outstanding
+        async for key in _aiter(self._source):
+            try:
+                outstanding.acquire_nowait()  # no wait when there is room, as below
+            except anyio.WouldBlock:
+                await outstanding.acquire()
+            slot: _Slot[K, R] = _Slot(key, self._ordered)
+            if self._ordered:
+                results.put(slot)  # taken in input order; the consumer waits for each
+            # Without a wait when there is room: each skipped checkpoint is an event-loop
+            # turn saved per item, and the outstanding bound keeps the loop fair.
+            try:
+                jobs.send_nowait(slot)
+            except anyio.WouldBlock:
+                await jobs.send(slot)
+
+    async def _work_on(self, todo: MemoryObjectReceiveStream[_Slot[K, R]], results: _Results[K, R] | None) -> None:
+        try:
+            with todo:
+                await self._work_through(todo, results)
+        finally:
+            if results is not None:
+                results.writer_done()
+
+    async def _work_through(self, todo: MemoryObjectReceiveStream[_Slot[K, R]], results: _Results[K, R] | None) -> None:
+        while True:
+            try:
+                slot = todo.receive_nowait()
+            except anyio.WouldBlock:
                 try:
-                    slot = todo.receive_nowait()
-                except anyio.WouldBlock:
-                    try:
-                        slot = await todo.receive()
-                    except anyio.EndOfStream:
-                        return
+                    slot = await todo.receive()
                 except anyio.EndOfStream:
                     return
-                await self._settle(slot)
-                if results is None:
-                    continue
-                if slot.skipped:
-                    self._outstanding.release()  # nothing to hand over
-                else:
-                    results.send_nowait(slot)  # unordered: handed over as it finishes
+            except anyio.EndOfStream:
+                return
+            await self._settle(slot)
+            if results is None:
+                continue
+            if slot.skipped:
+                self._outstanding.release()  # nothing to hand over
+            else:
+                results.put(slot)  # unordered: handed over as it finishes
 
     async def _settle(self, slot: _Slot[K, R]) -> None:
         try:
@@ -237,15 +292,12 @@ class FanOut(Generic[K, R]):
 
     async def __anext__(self) -> R:
         while True:
-            if self._receive is not None:
-                try:
-                    try:
-                        slot = self._receive.receive_nowait()
-                    except anyio.WouldBlock:
-                        slot = await self._receive.receive()
-                except anyio.EndOfStream:
-                    raise StopAsyncIteration from None
-                if slot.done is not None:
+            if self._results is not None:
+                got = await self._results.get()
+                if got is None:
+                    raise StopAsyncIteration
+                slot = got
+                if slot.done is not None and not slot.done.is_set():  # a set Event's wait still costs a loop turn
                     await slot.done.wait()
                 self._outstanding.release()
             else:
@@ -262,17 +314,17 @@ class FanOut(Generic[K, R]):
 
         The batch slides: ``width`` workers each take the next item as they finish,
         so no slot waits for the slowest of a group, and only the batch's tail
-        drains. Batches grow fourfold from ``width`` up to ``_BATCH_CAP`` items, so the
-        first result comes as soon as today's first window and the drains grow
-        rare. An error stops new starts: what is in flight finishes, and the
-        results before it come out first, in input order.
+        drains. The first batch is one window, so the first result comes after
+        one round trip; the later ones are ``_BATCH_CAP`` items (or ``width`` if
+        larger), so the drains are rare. An error stops new starts: what is in
+        flight finishes, and the results before it come out first, in input order.
         """
         if self._items is None:
             self._items = _aiter(self._source)
         if self._exhausted:
             return
         items, budget = self._items, self._batch
-        self._batch = min(4 * self._batch, max(self._width, _BATCH_CAP))
+        self._batch = max(self._width, _BATCH_CAP)
         slots: list[_Slot[K, R]] = []
         # One worker at a time draws from an async source; a plain iterator's draw never
         # waits, so workers cannot interleave in it and its lock would be pure cost.

@@ -314,6 +314,17 @@ async def test_bare_batches_grow_but_stay_bounded() -> None:
     assert job.started == started  # nothing starts after the loop is left
 
 
+async def test_after_the_first_window_a_bare_step_runs_2048_items_so_tails_drain_rarely() -> None:
+    # Each step ends with its tail draining (about half a window idle for a round trip):
+    # one window first for a quick first result, then steps of 2,048, not a slow ramp.
+    job = Recorder()
+    started_at_each_step: list[int] = []
+    async for _ in bare(job, range(3_000), 4):
+        if not started_at_each_step or job.started != started_at_each_step[-1]:
+            started_at_each_step.append(job.started)  # a new step has run
+    assert started_at_each_step == [4, 4 + 2048, 3_000]
+
+
 @pytest.mark.parametrize("width", [1, 3, 8])
 async def test_a_bare_error_stops_new_starts_and_comes_after_the_results_before_it(width: int) -> None:
     job = Recorder(fail_on=25)
@@ -341,7 +352,7 @@ async def test_a_failing_source_hands_over_what_was_drawn_before_it() -> None:
 
 
 async def test_bare_details_keep_input_order_across_growing_batches(sim: Simulator) -> None:
-    uuids = sim.uuids()[:150]  # batches of 6, 24, 96, then the rest, at concurrency 6
+    uuids = sim.uuids()[:150]  # a batch of 6, then the rest, at concurrency 6
     async with counted(sim) as (session, transport):
         got = []
         async for details in session.iter_call_details(uuids, concurrency=6):
