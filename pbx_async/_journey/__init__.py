@@ -3,7 +3,8 @@
     journey = call_journey(details)
     print(journey.outcome, journey.answered_by, journey.queue_visits)
 
-``journey_row`` flattens a journey into one table row (``JOURNEY_COLUMNS``).
+``journey_row`` flattens a journey into one table row (``JOURNEY_COLUMNS``); ``journey_values``
+gives the same row as a tuple.
 """
 
 from ._build import call_journey, in_step_order
@@ -33,7 +34,7 @@ from ._records import (
     SupervisionKind,
     Voicemail,
 )
-from ._row import JOURNEY_COLUMNS, JOURNEY_JSON_COLUMNS, journey_row
+from ._row import JOURNEY_COLUMNS, JOURNEY_JSON_COLUMNS, journey_row, journey_values
 
 __all__ = [
     "JOURNEY_COLUMNS",
@@ -65,4 +66,5 @@ __all__ = [
     "call_journey",
     "in_step_order",
     "journey_row",
+    "journey_values",
 ]

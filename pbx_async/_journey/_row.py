@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from .._records.events import Event
 from ._records import CallJourney
 
 # (name, kind) in the export schema's vocabulary; "real" is a float (SQLite REAL, PostgreSQL DOUBLE PRECISION).
@@ -50,14 +51,99 @@ JOURNEY_COLUMNS: tuple[tuple[str, str], ...] = (
 JOURNEY_JSON_COLUMNS = tuple(name for name, kind in JOURNEY_COLUMNS if kind == "json")
 
 
+_NAMES = tuple(name for name, _ in JOURNEY_COLUMNS)
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(value, ensure_ascii=False), set up once
+_FIELD_NAMES: dict[type[Any], tuple[str, ...] | None] = {}  # a record class's attrs fields; None: no record
+
+
+def _data(value: Any) -> Any:
+    """What ``attrs.asdict`` gives for JSON: records as dicts (in field order), nested too; lists as lists.
+
+    ``attrs.asdict`` looks up each class's fields and checks every value for filters and
+    collection types on each call; a journey's records hold only records, tuples of them
+    (or of text), and plain values, and JSON writes a tuple as it writes a list.
+    """
+    kind = value.__class__
+    try:
+        names = _FIELD_NAMES[kind]
+    except KeyError:
+        names = _FIELD_NAMES[kind] = tuple(a.name for a in attrs.fields(kind)) if attrs.has(kind) else None
+    if names is not None:
+        return {name: _data(getattr(value, name)) for name in names}
+    if kind is tuple or kind is list:
+        return [_data(v) for v in value]
+    return value
+
+
 def _json(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, tuple):
         if not value:  # most of a journey's lists are empty: what json.dumps gives, without its cost
             return "[]"
-        return json.dumps([attrs.asdict(v) for v in value], ensure_ascii=False)
-    return json.dumps(attrs.asdict(value), ensure_ascii=False)
+        return _ENCODE([_data(v) for v in value])
+    return _ENCODE(_data(value))
+
+
+def _unknown(events: tuple[Event, ...]) -> str:
+    if not events:
+        return "[]"
+    return _ENCODE([
+        {"uuid": e.uuid, "date": e.date.isoformat(), "type_id": e.type_id,
+         "data1": e.data1, "data2": e.data2, "data3": e.data3, "data4": e.data4}
+        for e in events
+    ])  # fmt: skip
+
+
+def journey_values(journey: CallJourney) -> tuple[Any, ...]:
+    """``journey_row``'s values alone, in ``JOURNEY_COLUMNS``' order: for a sink that writes tuples.
+
+        values = journey_values(call_journey(details))  # ("3f1c…", datetime(...), "inbound", "answered", ...)
+
+    The same values as ``journey_row``, without a dict made and read back for every call.
+    """
+    j = journey
+    answered_by, voicemail, dial_out = j.answered_by, j.voicemail, j.dial_out
+    visits = j.queue_visits
+    ivr_path = j.ivr_path
+    options = [s.digits or "" for s in ivr_path if s.kind == "option"] if ivr_path else None
+    return (
+        j.uuid,
+        j.start,
+        j.direction.name.lower() if j.direction is not None else None,
+        str(j.outcome),
+        j.entry_did,
+        answered_by.number if answered_by else None,
+        answered_by.name if answered_by else None,
+        j.answered_at,
+        j.talk_time,
+        sum(v.wait for v in visits) if visits else None,
+        str(visits[-1].outcome) if visits else None,
+        ",".join(options) if options else None,
+        voicemail.box.number if voicemail and voicemail.box else None,
+        voicemail.message_left if voicemail else None,
+        dial_out.number if dial_out else None,
+        str(dial_out.result) if dial_out else None,
+        str(dial_out.failure) if dial_out and dial_out.failure else None,
+        int(j.internal_app) if j.internal_app is not None else None,
+        j.feature,
+        str(j.ended) if j.ended else None,
+        j.jitter,
+        j.packet_loss,
+        j.length,
+        _json(ivr_path),
+        _json(visits),
+        _json(j.ring_attempts),
+        _json(voicemail),
+        _json(j.parks),
+        _json(j.conferences),
+        _json(dial_out),
+        _json(j.forward),
+        _json(j.fax),
+        _json(j.routing),
+        _json(j.supervision),
+        _unknown(j.unknown_events),
+    )
 
 
 def journey_row(journey: CallJourney) -> dict[str, Any]:
@@ -69,49 +155,4 @@ def journey_row(journey: CallJourney) -> dict[str, Any]:
     every visit's wait and ``queue_outcome`` is the last visit's; ``ivr_options``
     is the options pressed, in order, joined by ``,``.
     """
-    j = journey
-    answered_by, voicemail, dial_out = j.answered_by, j.voicemail, j.dial_out
-    visits = j.queue_visits
-    options = [s.digits or "" for s in j.ivr_path if s.kind == "option"]
-    unknown = [
-        {"uuid": e.uuid, "date": e.date.isoformat(), "type_id": e.type_id,
-         "data1": e.data1, "data2": e.data2, "data3": e.data3, "data4": e.data4}
-        for e in j.unknown_events
-    ]  # fmt: skip
-    return {
-        "call_uuid": j.uuid,
-        "start": j.start,
-        "direction": j.direction.name.lower() if j.direction is not None else None,
-        "outcome": str(j.outcome),
-        "entry_did": j.entry_did,
-        "answered_by_number": answered_by.number if answered_by else None,
-        "answered_by_name": answered_by.name if answered_by else None,
-        "answered_at": j.answered_at,
-        "talk_time": j.talk_time,
-        "queue_wait": sum(v.wait for v in visits) if visits else None,
-        "queue_outcome": str(visits[-1].outcome) if visits else None,
-        "ivr_options": ",".join(options) if options else None,
-        "voicemail_box": voicemail.box.number if voicemail and voicemail.box else None,
-        "voicemail_message_left": voicemail.message_left if voicemail else None,
-        "dial_out_number": dial_out.number if dial_out else None,
-        "dial_out_result": str(dial_out.result) if dial_out else None,
-        "dial_out_failure": str(dial_out.failure) if dial_out and dial_out.failure else None,
-        "internal_app": int(j.internal_app) if j.internal_app is not None else None,
-        "feature": j.feature,
-        "ended": str(j.ended) if j.ended else None,
-        "jitter": j.jitter,
-        "packet_loss": j.packet_loss,
-        "length": j.length,
-        "ivr_path": _json(j.ivr_path),
-        "queue_visits": _json(j.queue_visits),
-        "ring_attempts": _json(j.ring_attempts),
-        "voicemail": _json(voicemail),
-        "parks": _json(j.parks),
-        "conferences": _json(j.conferences),
-        "dial_out": _json(dial_out),
-        "forward": _json(j.forward),
-        "fax": _json(j.fax),
-        "routing": _json(j.routing),
-        "supervision": _json(j.supervision),
-        "unknown_events": json.dumps(unknown, ensure_ascii=False),
-    }
+    return dict(zip(_NAMES, journey_values(journey), strict=True))

@@ -45,9 +45,31 @@ def _plain(row: Iterable[Any]) -> tuple[Any, ...]:
     return tuple(utc_text(v) if isinstance(v, datetime) else int(v) if isinstance(v, bool) else v for v in row)
 
 
+_DetailsRows = tuple[str, list[tuple[Any, ...]], tuple[Any, ...]]  # a call's UUID, its events' rows, its journey's
+# The journey's columns a row spells for SQLite (``_plain``): its times and its flags; the rest are plain already.
+_JOURNEY_TIMES = tuple(i for i, n in enumerate(_schema.JOURNEY_NAMES) if _schema.kind_of("journeys", n) == "time")
+_JOURNEY_FLAGS = tuple(i for i, n in enumerate(_schema.JOURNEY_NAMES) if _schema.kind_of("journeys", n) == "bool")
+
+
+def _details_rows(details: CallDetails) -> _DetailsRows:
+    """A call's rows for ``_save_details``: ``_plain``'s spelling, made knowing which columns are times or flags.
+
+    A generic ``_plain`` looks at every value of every row; an event's only time is its
+    date, a journey's are few (``_JOURNEY_TIMES``, ``_JOURNEY_FLAGS``).
+    """
+    uuid = details.call.uuid
+    journey = list(sql.journey_values(details))  # refreshed with its events
+    for i in _JOURNEY_TIMES:
+        if isinstance(journey[i], datetime):
+            journey[i] = utc_text(journey[i])
+    for i in _JOURNEY_FLAGS:
+        if isinstance(journey[i], bool):
+            journey[i] = int(journey[i])
+    return uuid, [sql.event_row(uuid, e, utc_text) for e in details.events], tuple(journey)
+
+
 _BUSY_SECONDS = 60  # how long a statement waits for another connection's lock on the file
 _ROWS_A_TURN = 16  # calls' rows made between two turns of the event loop (2-4 ms here)
-_DetailsRows = tuple[str, list[tuple[Any, ...]], tuple[Any, ...]]  # a call's UUID, its events' rows, its journey's
 
 
 class SqliteSink:
@@ -196,22 +218,15 @@ class SqliteSink:
         for start in range(0, len(batch), _ROWS_A_TURN):
             if start:
                 await anyio.lowlevel.checkpoint()
-            rows += [
-                (
-                    details.call.uuid,
-                    [_plain(sql.event_row(details.call.uuid, e)) for e in details.events],
-                    _plain(sql.journey_values(details)),  # refreshed with its events
-                )
-                for details in batch[start : start + _ROWS_A_TURN]
-            ]
+            rows += [_details_rows(details) for details in batch[start : start + _ROWS_A_TURN]]
         await self.run(self._save_details, rows)
 
     def _save_details(self, rows: Sequence[_DetailsRows]) -> None:
+        # A statement each for the batch, not three a call: each table gets its rows in the same order.
         with self._transaction():
-            for uuid, events, journey in rows:
-                self.db.executemany(sql.UPSERT_EVENT, events)
-                self.db.execute(sql.UPSERT_JOURNEY, journey)
-                self.db.execute(sql.DETAILS_DONE, (uuid,))
+            self.db.executemany(sql.UPSERT_EVENT, [event for _, events, _ in rows for event in events])
+            self.db.executemany(sql.UPSERT_JOURNEY, [journey for _, _, journey in rows])
+            self.db.executemany(sql.DETAILS_DONE, [(uuid,) for uuid, _, _ in rows])
 
     async def save_recording(self, call_uuid: str, rec: RecordingFile) -> None:
         await self.run(self._execute, sql.UPSERT_RECORDING, _plain(sql.recording_row(call_uuid, rec)))

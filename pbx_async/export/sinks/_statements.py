@@ -8,11 +8,14 @@ times and flags to its driver). Tables and columns are ``_schema``'s.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from json.encoder import encode_basestring_ascii
+from operator import attrgetter
 from typing import Any
 
-from ..._journey import call_journey, journey_row
+from ..._journey import JOURNEY_COLUMNS, call_journey
+from ..._journey import journey_values as journey_tuple
 from ..._records.calls import CallDetails, CallDirection, CallSummary
 from ..._records.event_types import event_class
 from ..._records.events import Event
@@ -21,17 +24,19 @@ from ._protocol import Account, Upserted
 from ._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, JOURNEY_NAMES, MUTABLE, SEEN_COLUMNS, columns
 
 _TABLES = columns()
+_ROW_NAMES = [name for name, _ in JOURNEY_COLUMNS]
+# Where each of the table's columns is in ``journey_values``' tuple; None: the same order (the table is made from it).
+_JOURNEY_ORDER = None if tuple(_ROW_NAMES) == JOURNEY_NAMES else [_ROW_NAMES.index(n) for n in JOURNEY_NAMES]
 BATCH = 500  # UUIDs a query names at most (a statement's placeholders are bounded)
 
 # -- rows: plain Python values in the column order of the statements below ------------------------------
 
 
 _VIEW_NAMES: dict[type[Event], tuple[str, ...]] = {}  # an event class's named views, found once
+_FIELDS_TEXT: dict[type[Event], Callable[[Event], str]] = {}  # an event class's ``fields`` JSON, made once
 
 
-def named_fields(event: Event) -> dict[str, Any]:
-    """The event's named views (``ext_num``, ``page_count``, ...), as plain values."""
-    kind = type(event)
+def _view_names(kind: type[Event]) -> tuple[str, ...]:
     names = _VIEW_NAMES.get(kind)
     if names is None:  # once per event class: walking the classes for every event cost more than its JSON
         names = _VIEW_NAMES[kind] = tuple(
@@ -41,7 +46,61 @@ def named_fields(event: Event) -> dict[str, Any]:
             for name, attribute in vars(klass).items()
             if isinstance(attribute, property)
         )
-    return {name: getattr(event, name) for name in names}
+    return names
+
+
+def named_fields(event: Event) -> dict[str, Any]:
+    """The event's named views (``ext_num``, ``page_count``, ...), as plain values."""
+    return {name: getattr(event, name) for name in _view_names(type(event))}
+
+
+def _value_json(value: Any) -> str:
+    """A view's value as ``json.dumps`` writes it: text (ASCII-escaped), a whole number or null."""
+    if value.__class__ is str:
+        return encode_basestring_ascii(value)
+    if value is None:
+        return "null"
+    if value.__class__ is int:
+        return int.__repr__(value)
+    raise TypeError(value)  # no view gives anything else; should one, json.dumps decides (below)
+
+
+def _reader(names: tuple[str, ...]) -> Callable[[Event], tuple[Any, ...]]:
+    """The values of the named attributes, in one call (a tuple even for one name)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda event: (getattr(event, name),)
+    return attrgetter(*names)
+
+
+def _fields_text(kind: type[Event]) -> Callable[[Event], str]:
+    """``json.dumps(named_fields(event))`` for events of ``kind``, as a template filled with the views' values.
+
+    The dict and the encoder's set-up cost more than the text: an event's views are read
+    with one ``attrgetter`` and written into the class's template (``{"ext_num": %s, ...}``).
+    """
+    names = _view_names(kind)
+    if not names:
+        return lambda event: "{}"
+    template = "{" + ", ".join(f"{json.dumps(name)}: %s" for name in names) + "}"
+    views = _reader(names)
+
+    def text(event: Event) -> str:
+        try:
+            return template % tuple([_value_json(v) for v in views(event)])
+        except TypeError:
+            return json.dumps(named_fields(event))
+
+    return text
+
+
+def fields_json(event: Event) -> str:
+    """The event's ``fields`` column: ``json.dumps(named_fields(event))``."""
+    kind = type(event)
+    text = _FIELDS_TEXT.get(kind)
+    if text is None:
+        text = _FIELDS_TEXT[kind] = _fields_text(kind)
+    return text(event)
 
 
 def call_row(account: Account, call: CallSummary, first_seen: Any = None, last_changed: Any = None) -> tuple[Any, ...]:
@@ -90,16 +149,20 @@ def calls_to_write(
     return rows, Upserted(tuple(new), tuple(changed))
 
 
-def event_row(call_uuid: str, e: Event) -> tuple[Any, ...]:
-    """The event's columns (``EVENT_COLUMNS``); ``fields`` as JSON text."""
-    fields = json.dumps(named_fields(e))
-    return (e.uuid, call_uuid, e.date, e.type_id, e.PURPOSE, e.data1, e.data2, e.data3, e.data4, fields)
+def _as_is(moment: datetime) -> Any:
+    return moment
+
+
+def event_row(call_uuid: str, e: Event, time: Callable[[datetime], Any] = _as_is) -> tuple[Any, ...]:
+    """The event's columns (``EVENT_COLUMNS``); ``fields`` as JSON text, the date as ``time`` spells it."""
+    fields = fields_json(e)
+    return (e.uuid, call_uuid, time(e.date), e.type_id, e.PURPOSE, e.data1, e.data2, e.data3, e.data4, fields)
 
 
 def journey_values(details: CallDetails) -> tuple[Any, ...]:
     """The call's journey (``JOURNEY_NAMES``' order): what ``pbx_async.journey_row`` says of its events."""
-    row = journey_row(call_journey(details))
-    return tuple(row[name] for name in JOURNEY_NAMES)
+    values = journey_tuple(call_journey(details))
+    return values if _JOURNEY_ORDER is None else tuple(values[i] for i in _JOURNEY_ORDER)
 
 
 def _moment(value: Any) -> datetime:
