@@ -5,7 +5,7 @@
     python -m benchmarks.export --rss-only # only peak RSS at 3,000 and 30,000 calls (about four minutes)
 
 The simulator (``pbx-async simulate``, a process of its own, every reply
-``latency`` late, 20 kB recordings) serves 3,000 calls over 15 days. Each
+``latency`` after its request arrived, 20 kB recordings) serves 3,000 calls over 15 days. Each
 row is one ``run_export`` with details (and recordings) in a client process
 of its own, so CPU time and peak RSS are its own. "phase by phase" is the
 same export as it ran before the pipeline, a day at a time, each day's list,

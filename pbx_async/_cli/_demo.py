@@ -66,7 +66,7 @@ def register(commands: Any) -> None:
     opt.CALLS.add(sim, default=5000, help="calls in the dataset (default 5000)")
     sim.add_argument("--days", type=int, default=7, help="days the dataset spans (default 7)")
     opt.SEED.add(sim)
-    sim.add_argument("--latency", type=float, default=0.0, help="seconds added to every reply")
+    sim.add_argument("--latency", type=float, default=0.0, help="seconds from a request's arrival to its reply")
     sim.add_argument("--jitter", type=float, default=0.0, help="random extra seconds, 0..JITTER")
     sim.add_argument("--fault-rate", type=float, default=0.0, help="share of requests that meet a fault")
     sim.add_argument("--live-arrivals", type=int, default=0, help="new calls before each list request")

@@ -51,8 +51,9 @@ class Simulator(Recordings, Rendering):
 
     The dataset spans ``days`` days ending at ``now`` (UTC). Ground truth:
     ``truth_calls()``, ``truth_details()``, ``recording_bytes()``,
-    ``recording_sha256()``. Knobs (all off by default): ``latency`` and
-    ``jitter`` (seconds), ``faults`` (``Faults``), ``live_arrivals`` (new calls
+    ``recording_sha256()``. Knobs (all off by default): ``latency`` (seconds
+    from a request's arrival to its reply, the simulator's own work included) and
+    ``jitter`` (random extra seconds), ``faults`` (``Faults``), ``live_arrivals`` (new calls
     added before each Call Summary request), ``quirks`` (numbers as strings,
     ``[]`` for no rows, ``""``/null for empty text, fractional seconds),
     ``lies`` (``Lies``: a hostile server). ``range_requests`` (on by default)

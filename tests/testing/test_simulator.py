@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import math
 import wave
 from collections import Counter
@@ -256,3 +257,25 @@ async def test_recordings_by_file_name_by_url_and_without_range(tmp_path: Any) -
         part = await client.get("api/call_recording.php", params=params, headers={"Range": "bytes=10-99"})
     assert (part.status_code, part.headers["content-range"]) == (206, f"bytes 10-99/{len(expected)}")
     assert part.content == expected[10:100]
+
+
+@pytest.mark.anyio
+async def test_latency_is_the_reply_time_from_arrival_with_the_simulators_work_inside_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A benchmark's bound counts `latency` per request: the simulator's own work (and the
+    # machine's contention for it) must not come on top and be charged to the client.
+    sim = Simulator(calls=20, days=1, seed=3, latency=0.4)
+    serve = sim.call_details
+
+    def slow_work(params: Any) -> Any:
+        time.sleep(0.25)  # the reply takes this long to build
+        return serve(params)
+
+    monkeypatch.setattr(sim, "call_details", slow_work)
+    async with sim.session() as session:
+        started = time.perf_counter()
+        details = await session.get_call_details(sim.uuids()[0])
+        took = time.perf_counter() - started
+    assert details.call.uuid == sim.uuids()[0]
+    assert 0.4 <= took < 0.6  # 0.65 if the latency were slept on top of the work
