@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import time
 import math
+import time
 import wave
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
