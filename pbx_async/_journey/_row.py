@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import attrs
@@ -53,26 +55,39 @@ JOURNEY_JSON_COLUMNS = tuple(name for name, kind in JOURNEY_COLUMNS if kind == "
 
 _NAMES = tuple(name for name, _ in JOURNEY_COLUMNS)
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(value, ensure_ascii=False), set up once
-_FIELD_NAMES: dict[type[Any], tuple[str, ...] | None] = {}  # a record class's attrs fields; None: no record
+_COLLECTIONS = (tuple, list, set, frozenset)  # attrs.asdict writes each as a list
+_PLAIN: set[type[Any]] = {str, int, float, bool, type(None)}  # values written as they are (enums join when met)
+_RECORDS: dict[type[Any], tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}  # fields, and a reader
+
+
+def _record(kind: type[Any]) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    names = tuple(a.name for a in attrs.fields(kind))
+    if len(names) == 1:
+        name = names[0]
+        return names, lambda value: (getattr(value, name),)
+    return names, attrgetter(*names)
 
 
 def _data(value: Any) -> Any:
-    """What ``attrs.asdict`` gives for JSON: records as dicts (in field order), nested too; lists as lists.
+    """``attrs.asdict(value)`` for JSON: records as dicts (in field order), nested too; collections as lists.
 
-    ``attrs.asdict`` looks up each class's fields and checks every value for filters and
-    collection types on each call; a journey's records hold only records, tuples of them
-    (or of text), and plain values, and JSON writes a tuple as it writes a list.
+    ``attrs.asdict`` looks up the class's fields and checks every value for filters and
+    collection types on each call; here a class's fields are read with one ``attrgetter``
+    and a plain value (text, number, enum, None) is taken as it is.
     """
     kind = value.__class__
-    try:
-        names = _FIELD_NAMES[kind]
-    except KeyError:
-        names = _FIELD_NAMES[kind] = tuple(a.name for a in attrs.fields(kind)) if attrs.has(kind) else None
-    if names is not None:
-        return {name: _data(getattr(value, name)) for name in names}
-    if kind is tuple or kind is list:
-        return [_data(v) for v in value]
-    return value
+    record = _RECORDS.get(kind)
+    if record is None:
+        if isinstance(value, _COLLECTIONS):
+            return [v if v.__class__ in _PLAIN else _data(v) for v in value]
+        if isinstance(value, dict):
+            return {_data(k): _data(v) for k, v in value.items()}
+        if not attrs.has(kind):
+            _PLAIN.add(kind)
+            return value
+        record = _RECORDS[kind] = _record(kind)
+    names, read = record
+    return {name: v if v.__class__ in _PLAIN else _data(v) for name, v in zip(names, read(value), strict=True)}
 
 
 def _json(value: Any) -> str:
