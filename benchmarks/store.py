@@ -8,8 +8,8 @@ text), each decoded from its Call Details reply as the client decodes it,
 at several UTC offsets (0, +05:30, -08:00), so dates carry the offsets a real
 export sees. Each call is listed into a fresh SQLite file first (untimed), then
 ``save_details`` stores the timelines in batches, as the export's writer does.
-CPU time (``time.process_time``, every thread of the process), the median of
-the repeats, per call:
+CPU time (``time.process_time``, every thread of the process), per call, the
+median and the least of the repeats (on a shared machine the least is the steadier):
 
 - rows: ``save_details`` with the statements left out (the sink's ``run`` does
   nothing): the events' and the journey's rows made on the event loop;
@@ -106,7 +106,8 @@ def measure(calls: int, batch: int, repeat: int, seed: int) -> dict[str, float]:
             runs["json.loads"].append(_loads(bodies))
             runs["rows"].append(asyncio.run(_store(Path(folder, f"r{n}.sqlite"), account, details, batch, False)))
             runs["store"].append(asyncio.run(_store(Path(folder, f"s{n}.sqlite"), account, details, batch, True)))
-    return {name: statistics.median(seconds) / len(details) * 1e6 for name, seconds in runs.items()}
+    per_call = {name: [s / len(details) * 1e6 for s in seconds] for name, seconds in runs.items()}
+    return {f"{name} {how.__name__}": how(us) for name, us in per_call.items() for how in (statistics.median, min)}
 
 
 def profile(calls: int, batch: int, seed: int, statements: bool) -> None:
@@ -131,11 +132,13 @@ def main() -> None:
         profile(args.calls, args.batch, args.seed, args.profile == "store")
         return
     figures = measure(args.calls, args.batch, args.repeat, args.seed)
-    reference = figures["json.loads"]
-    print(f"{args.calls} timelines, batches of {args.batch}, median of {args.repeat} (process CPU, per call)")
-    for name, micros in figures.items():
-        print(f"  {name:<11} {micros:8.1f} us  {micros / reference:5.2f}x json.loads")
-    print(f"  statements {figures['store'] - figures['rows']:8.1f} us  (store - rows)")
+    print(f"{args.calls} timelines, batches of {args.batch}, {args.repeat} runs (process CPU per call, us)")
+    print(f"  {'':<11} {'median':>8} {'min':>8}   median / json.loads")
+    for name in ("json.loads", "rows", "store"):
+        median, least = figures[f"{name} median"], figures[f"{name} min"]
+        print(f"  {name:<11} {median:8.1f} {least:8.1f}   {median / figures['json.loads median']:5.2f}x")
+    statements = (figures["store median"] - figures["rows median"], figures["store min"] - figures["rows min"])
+    print(f"  {'statements':<11} {statements[0]:8.1f} {statements[1]:8.1f}   (store - rows)")
 
 
 if __name__ == "__main__":

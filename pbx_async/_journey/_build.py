@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import islice
+from operator import lt
 
 from .._records.calls import CallDetails, CallDirection
 from .._records.event_types import EVENT_TYPES
@@ -137,7 +139,11 @@ def _step(event: Event) -> tuple[datetime, int]:
 
 def in_step_order(events: Iterable[Event]) -> list[Event]:
     """Events in time order; within one second, in the order a call's steps happen (as ``call_journey`` reads them)."""
-    return sorted(events, key=_step)
+    listed = list(events)
+    dates = [e.date for e in listed]
+    if all(map(lt, dates, islice(dates, 1, None))):  # each later than the last: no ties, nothing to sort
+        return listed
+    return sorted(listed, key=_step)
 
 
 def _direction(types: set[int]) -> CallDirection | None:

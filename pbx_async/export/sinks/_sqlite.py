@@ -89,7 +89,7 @@ def _details_rows(details: CallDetails) -> _DetailsRows:
     for i in _JOURNEY_FLAGS:
         if isinstance(journey[i], bool):
             journey[i] = int(journey[i])
-    return uuid, [sql.event_row(uuid, e, utc_text) for e in details.events], tuple(journey)
+    return uuid, sql.event_rows(uuid, details.events, utc_text), tuple(journey)
 
 
 _BUSY_SECONDS = 60  # how long a statement waits for another connection's lock on the file

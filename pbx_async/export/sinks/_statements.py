@@ -54,10 +54,13 @@ def named_fields(event: Event) -> dict[str, Any]:
     return {name: getattr(event, name) for name in _view_names(type(event))}
 
 
+_ascii = encode_basestring_ascii  # text as json.dumps writes it (ASCII, escaped, quoted)
+
+
 def _value_json(value: Any) -> str:
     """A view's value as ``json.dumps`` writes it: text (ASCII-escaped), a whole number or null."""
     if value.__class__ is str:
-        return encode_basestring_ascii(value)
+        return _ascii(value)
     if value is None:
         return "null"
     if value.__class__ is int:
@@ -87,7 +90,7 @@ def _fields_text(kind: type[Event]) -> Callable[[Event], str]:
 
     def text(event: Event) -> str:
         try:
-            return template % tuple([_value_json(v) for v in views(event)])
+            return template % tuple([_ascii(v) if v.__class__ is str else _value_json(v) for v in views(event)])
         except TypeError:
             return json.dumps(named_fields(event))
 
@@ -153,10 +156,20 @@ def _as_is(moment: datetime) -> Any:
     return moment
 
 
-def event_row(call_uuid: str, e: Event, time: Callable[[datetime], Any] = _as_is) -> tuple[Any, ...]:
-    """The event's columns (``EVENT_COLUMNS``); ``fields`` as JSON text, the date as ``time`` spells it."""
-    fields = fields_json(e)
-    return (e.uuid, call_uuid, time(e.date), e.type_id, e.PURPOSE, e.data1, e.data2, e.data3, e.data4, fields)
+def event_rows(
+    call_uuid: str, events: Iterable[Event], time: Callable[[datetime], Any] = _as_is
+) -> list[tuple[Any, ...]]:
+    """Each event's columns (``EVENT_COLUMNS``); ``fields`` as JSON text, the date as ``time`` spells it."""
+    fields = fields_json
+    return [
+        (e.uuid, call_uuid, time(e.date), e.type_id, e.PURPOSE, e.data1, e.data2, e.data3, e.data4, fields(e))
+        for e in events
+    ]
+
+
+def event_row(call_uuid: str, e: Event) -> tuple[Any, ...]:
+    """The event's columns (``EVENT_COLUMNS``); ``fields`` as JSON text."""
+    return event_rows(call_uuid, (e,))[0]
 
 
 def journey_values(details: CallDetails) -> tuple[Any, ...]:
