@@ -101,6 +101,8 @@ def main() -> None:
         for width in (4, 8, 32):
             if wanted(label := f"list 50,000 calls, {width} in flight"):
                 add(label, run_scenario("list", base_url, latency, width))
+            if wanted(label := f"list 50,000 calls, {width} in flight, bare async for"):
+                add(label, run_scenario("list-bare", base_url, latency, width))
         for _ in range(args.repeat):
             for width, name, label in details_rows:
                 if wanted(label) or (width in widths and name == "details-raw-aiohttp"):

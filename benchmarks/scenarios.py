@@ -73,6 +73,21 @@ async def scenario(name: str, base_url: str, latency: float, in_flight: int, ite
         result["bound"] = (1 + math.ceil((pages - 1) / in_flight)) * latency
         return result
 
+    if name == "list-bare":
+        async with session(base_url, in_flight) as s:
+
+            async def run() -> int:
+                count = rows = total = 0
+                async for page in s.iter_call_pages(**WINDOW):  # a bare loop: a sliding batch in each step
+                    count, rows, total = count + 1, rows + len(page.calls), page.total
+                assert rows == total
+                return count
+
+            result = await timed(run)
+        pages = result["requests"]
+        result["bound"] = (1 + math.ceil((pages - 1) / in_flight)) * latency
+        return result
+
     if name == "list-sequential-httpx":
         async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
 
