@@ -54,50 +54,41 @@ JOURNEY_JSON_COLUMNS = tuple(name for name, kind in JOURNEY_COLUMNS if kind == "
 
 
 _NAMES = tuple(name for name, _ in JOURNEY_COLUMNS)
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(value, ensure_ascii=False), set up once
-_COLLECTIONS = (tuple, list, set, frozenset)  # attrs.asdict writes each as a list
-_PLAIN: set[type[Any]] = {str, int, float, bool, type(None)}  # values written as they are (enums join when met)
 _RECORDS: dict[type[Any], tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]] = {}  # fields, and a reader
 
 
 def _record(kind: type[Any]) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
-    names = tuple(a.name for a in attrs.fields(kind))
+    names = tuple(a.name for a in attrs.fields(kind))  # not a record: attrs says so (NotAnAttrsClassError)
     if len(names) == 1:
         name = names[0]
         return names, lambda value: (getattr(value, name),)
     return names, attrgetter(*names)
 
 
-def _data(value: Any) -> Any:
-    """``attrs.asdict(value)`` for JSON: records as dicts (in field order), nested too; collections as lists.
-
-    ``attrs.asdict`` looks up the class's fields and checks every value for filters and
-    collection types on each call; here a class's fields are read with one ``attrgetter``
-    and a plain value (text, number, enum, None) is taken as it is.
-    """
+def _as_dict(value: Any) -> Any:
+    """One record as ``attrs.asdict`` gives it (its fields in order), for the encoder, which asks again for the
+    records inside: each class's fields are read with one ``attrgetter``, and the values are the encoder's."""
+    if isinstance(value, set | frozenset):  # attrs.asdict writes these as lists too
+        return list(value)  # pyright: ignore[reportUnknownArgumentType]
     kind = value.__class__
     record = _RECORDS.get(kind)
     if record is None:
-        if isinstance(value, _COLLECTIONS):
-            return [v if v.__class__ in _PLAIN else _data(v) for v in value]
-        if isinstance(value, dict):
-            return {_data(k): _data(v) for k, v in value.items()}
-        if not attrs.has(kind):
-            _PLAIN.add(kind)
-            return value
         record = _RECORDS[kind] = _record(kind)
     names, read = record
-    return {name: v if v.__class__ in _PLAIN else _data(v) for name, v in zip(names, read(value), strict=True)}
+    return dict(zip(names, read(value), strict=True))
+
+
+# json.dumps(attrs.asdict(value), ensure_ascii=False), set up once: the encoder writes a tuple as a list, and
+# a record as the dict ``_as_dict`` gives; no intermediate copy of a journey's lists is made.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=_as_dict).encode
 
 
 def _json(value: Any) -> str:
     if value is None:
         return "null"
-    if isinstance(value, tuple):
-        if not value:  # most of a journey's lists are empty: what json.dumps gives, without its cost
-            return "[]"
-        return _ENCODE([_data(v) for v in value])
-    return _ENCODE(_data(value))
+    if not value and isinstance(value, tuple):  # most lists are empty: json.dumps' text, without its cost
+        return "[]"
+    return _ENCODE(value)
 
 
 def _unknown(events: tuple[Event, ...]) -> str:
