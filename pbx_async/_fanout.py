@@ -104,6 +104,12 @@ class _Results(Generic[K, R]):
         if not self._writers:
             self._rouse()
 
+    def close(self) -> None:
+        """The block is over: what was not taken is dropped, and iterating further ends at once."""
+        self._slots.clear()
+        self._writers = 0
+        self._rouse()
+
     def _rouse(self) -> None:
         wake, self._wake = self._wake, None
         if wake is not None:
@@ -210,6 +216,8 @@ class FanOut(Generic[K, R]):
         finally:
             if self._narrow is not None:
                 self._narrow()
+            if self._results is not None:
+                self._results.close()
 
     async def _produce(self, jobs: MemoryObjectSendStream[_Slot[K, R]], results: _Results[K, R]) -> None:
         try:

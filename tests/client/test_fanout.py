@@ -314,6 +314,17 @@ async def test_bare_batches_grow_but_stay_bounded() -> None:
     assert job.started == started  # nothing starts after the loop is left
 
 
+async def test_iterating_after_the_block_ends_at_once_and_starts_nothing() -> None:
+    job = Recorder()
+    fan = bare(job, range(100), 4)
+    async with fan as results:
+        async for _ in results:
+            break  # results finished meanwhile are left untaken
+    started = job.started
+    assert [item async for item in fan] == []  # not the leftovers, and not a bare run from the source
+    assert job.started == started
+
+
 async def test_after_the_first_window_a_bare_step_runs_2048_items_so_tails_drain_rarely() -> None:
     # Each step ends with its tail draining (about half a window idle for a round trip):
     # one window first for a quick first result, then steps of 2,048, not a slow ramp.
