@@ -12,6 +12,7 @@ truth so that choosing them costs this process nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -57,29 +58,16 @@ async def timed(run: Callable[[], Awaitable[int]]) -> dict[str, float]:
 
 
 async def scenario(name: str, base_url: str, latency: float, in_flight: int, items: list[str]) -> dict[str, Any]:
-    if name == "list":
+    if name in ("list", "list-bare"):
         async with session(base_url, in_flight) as s:
 
             async def run() -> int:
                 count = rows = total = 0
-                async with s.iter_call_pages(**WINDOW) as pages:
-                    async for page in pages:  # streamed, as an export would: pages are not kept
+                scan = s.iter_call_pages(**WINDOW)
+                # Streamed, as an export would: pages are not kept. Bare, each step runs a sliding batch.
+                async with scan if name == "list" else contextlib.nullcontext(scan) as pages:
+                    async for page in pages:
                         count, rows, total = count + 1, rows + len(page.calls), page.total
-                assert rows == total
-                return count
-
-            result = await timed(run)
-        pages = result["requests"]
-        result["bound"] = (1 + math.ceil((pages - 1) / in_flight)) * latency
-        return result
-
-    if name == "list-bare":
-        async with session(base_url, in_flight) as s:
-
-            async def run() -> int:
-                count = rows = total = 0
-                async for page in s.iter_call_pages(**WINDOW):  # a bare loop: a sliding batch in each step
-                    count, rows, total = count + 1, rows + len(page.calls), page.total
                 assert rows == total
                 return count
 
