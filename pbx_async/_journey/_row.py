@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from operator import attrgetter
 from typing import Any
 
 import attrs
 
+from .._records import values_reader
 from .._records.events import Event
 from ._records import CallJourney
 
@@ -59,10 +59,7 @@ _RECORDS: dict[type[Any], tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]
 
 def _record(kind: type[Any]) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
     names = tuple(a.name for a in attrs.fields(kind))  # not a record: attrs says so (NotAnAttrsClassError)
-    if len(names) == 1:
-        name = names[0]
-        return names, lambda value: (getattr(value, name),)
-    return names, attrgetter(*names)
+    return names, values_reader(names)
 
 
 def _as_dict(value: Any) -> Any:

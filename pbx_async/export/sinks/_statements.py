@@ -11,22 +11,19 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring_ascii
-from operator import attrgetter
 from typing import Any
 
-from ..._journey import JOURNEY_COLUMNS, call_journey
+from ..._journey import call_journey
 from ..._journey import journey_values as journey_tuple
+from ..._records import values_reader
 from ..._records.calls import CallDetails, CallDirection, CallSummary
 from ..._records.event_types import event_class
 from ..._records.events import Event
 from ..._records.recordings import RecordingFile
 from ._protocol import Account, Upserted
-from ._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, JOURNEY_NAMES, MUTABLE, SEEN_COLUMNS, columns
+from ._schema import ACCOUNT_COLUMNS, CALL_COLUMNS, MUTABLE, SEEN_COLUMNS, columns
 
 _TABLES = columns()
-_ROW_NAMES = [name for name, _ in JOURNEY_COLUMNS]
-# Where each of the table's columns is in ``journey_values``' tuple; None: the same order (the table is made from it).
-_JOURNEY_ORDER = None if tuple(_ROW_NAMES) == JOURNEY_NAMES else [_ROW_NAMES.index(n) for n in JOURNEY_NAMES]
 BATCH = 500  # UUIDs a query names at most (a statement's placeholders are bounded)
 
 # -- rows: plain Python values in the column order of the statements below ------------------------------
@@ -68,14 +65,6 @@ def _value_json(value: Any) -> str:
     raise TypeError(value)  # no view gives anything else; should one, json.dumps decides (below)
 
 
-def _reader(names: tuple[str, ...]) -> Callable[[Event], tuple[Any, ...]]:
-    """The values of the named attributes, in one call (a tuple even for one name)."""
-    if len(names) == 1:
-        name = names[0]
-        return lambda event: (getattr(event, name),)
-    return attrgetter(*names)
-
-
 def _fields_text(kind: type[Event]) -> Callable[[Event], str]:
     """``json.dumps(named_fields(event))`` for events of ``kind``, as a template filled with the views' values.
 
@@ -86,7 +75,7 @@ def _fields_text(kind: type[Event]) -> Callable[[Event], str]:
     if not names:
         return lambda event: "{}"
     template = "{" + ", ".join(f"{json.dumps(name)}: %s" for name in names) + "}"
-    views = _reader(names)
+    views = values_reader(names)
 
     def text(event: Event) -> str:
         try:
@@ -174,8 +163,7 @@ def event_row(call_uuid: str, e: Event) -> tuple[Any, ...]:
 
 def journey_values(details: CallDetails) -> tuple[Any, ...]:
     """The call's journey (``JOURNEY_NAMES``' order): what ``pbx_async.journey_row`` says of its events."""
-    values = journey_tuple(call_journey(details))
-    return values if _JOURNEY_ORDER is None else tuple(values[i] for i in _JOURNEY_ORDER)
+    return journey_tuple(call_journey(details))  # the table is made from JOURNEY_COLUMNS: the same order
 
 
 def _moment(value: Any) -> datetime:
