@@ -75,11 +75,9 @@ class SimulatorApp:
         if fault == "slow":
             delay += sim.faults.slow_seconds
         if fault in ("error_500", "error_503", "rate_limit"):
-            if delay:
-                await anyio.sleep_until(arrived + delay)
-            await self._send_error(send, fault)
-            return
-        reply = self._lie_or_route(scope, body, lie)
+            reply = self._error_reply(fault)
+        else:
+            reply = self._lie_or_route(scope, body, lie)
         if delay:
             await anyio.sleep_until(arrived + delay)  # at once when the work took longer
         for name in reply.lies:
@@ -130,14 +128,13 @@ class SimulatorApp:
         headers = dict(scope["headers"])
         return sim.recording_reply(file_name, headers.get(b"range"), headers.get(b"if-range"), changed=changed)
 
-    async def _send_error(self, send: Send, fault: str) -> None:
+    def _error_reply(self, fault: str) -> Reply:
         status = {"error_500": 500, "error_503": 503, "rate_limit": 429}[fault]
         body = _HTML_ERROR % status
-        headers = [(b"content-type", b"text/html"), (b"content-length", str(len(body)).encode())]
+        headers = [("content-type", "text/html"), ("content-length", str(len(body)))]
         if fault == "rate_limit":
-            headers.append((b"retry-after", str(self.sim.faults.retry_after).encode()))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+            headers.append(("retry-after", str(self.sim.faults.retry_after)))
+        return Reply(status, tuple(headers), body=body, size=len(body))
 
     async def _send(self, send: Send, reply: Reply, fault: str | None) -> None:
         headers = [(k.encode(), v.encode()) for k, v in reply.headers]
