@@ -128,8 +128,8 @@ class Limiter:
             while self._resume_at and self._resume_at > anyio.current_time():  # noqa: ASYNC110 - a Retry-After
                 await anyio.sleep_until(self._resume_at)  # holds every sender (and may grow while it waits)
             try:
-                # A free permit is taken without anyio's cancellation check (the request's
-                # first wait makes it): a call a request would cost that much CPU again.
+                # A free permit is taken without anyio's cancellation check, a call per request:
+                # the request's first wait checks for cancellation anyway.
                 self._permits.acquire_nowait()
             except anyio.WouldBlock:
                 await self._permits.acquire()
