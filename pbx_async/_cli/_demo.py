@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,6 +123,11 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    for option, seconds in (("--latency", args.latency), ("--jitter", args.jitter)):
+        if not 0 <= seconds < math.inf:  # NaN too
+            raise UsageError(f"{option} takes seconds, 0 or more (got {seconds})")
+    if not 0 <= args.fault_rate <= 1:
+        raise UsageError(f"--fault-rate takes a share of requests from 0 to 1 (got {args.fault_rate})")
     require("uvicorn")
     port = _free_port(args.host, args.port)  # a busy port is said before a large dataset is built
     sim = Simulator.accounts(

@@ -254,6 +254,18 @@ CASES = [
         Exit.PIPE_CLOSED,
         "",
     ),
+    Case(
+        "simulate with a negative latency",
+        lambda s: [*_busy_port(s), "--latency", "-1"],  # refused before the port is tried (or served on)
+        Exit.USAGE,
+        r"^pbx-async simulate: --latency takes seconds, 0 or more \(got -1\.0\)",
+    ),
+    Case(
+        "simulate with a fault rate over 1",
+        lambda s: [*_busy_port(s), "--fault-rate", "7"],
+        Exit.USAGE,
+        r"--fault-rate takes a share of requests from 0 to 1 \(got 7\.0\)",
+    ),
     Case("simulate on a busy port", _busy_port, Exit.FAILED, r"port is in use.*--port \(0 picks a free one\)"),
     Case(
         "demo without the simulator extra",
