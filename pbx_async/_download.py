@@ -17,7 +17,7 @@ from . import _retry as rules
 from . import _validation as check
 from ._errors import NetworkError, ResponseFormatError, StorageError
 from ._http import Requester, StreamReply
-from ._recording_files import BUSY, Part, _Busy, _Slow, local_name, prepare
+from ._recording_files import BUSY, Folder, Part, _Busy, _Slow, local_name, prepare
 from ._records.calls import CallSummary
 from ._records.recordings import RecordingFile, RecordingRef
 from ._retry import AttemptFailed
@@ -82,20 +82,36 @@ async def download(
     max_bytes: int,
 ) -> RecordingFile:
     """Fetch one recording into ``dest`` (see ``PbxSession.download_recording``)."""
+    folder = Folder(dest)  # every file below is opened relative to it, never through a link
+    try:
+        return await _download_into(requester, path, params, ref, folder, overwrite, max_bytes)
+    finally:
+        folder.close()
+
+
+async def _download_into(
+    requester: Requester,
+    path: str,
+    params: dict[str, str],
+    ref: RecordingRef,
+    folder: Folder,
+    overwrite: bool,
+    max_bytes: int,
+) -> RecordingFile:
     file_name, call_uuid = ref.file_name, ref.call_uuid
     what = requester.clean(f"Recording {file_name!r}")
     name = local_name(file_name, f"{call_uuid}.wav")
     # A new file is a few system calls, made here like the writes that follow (a hop to a worker
     # thread cost a sixth of a small download's CPU); a file or part already there is hashed first,
     # which can take a while: on a worker thread.
-    ready = prepare(dest, name, call_uuid, overwrite, quick=True)
+    ready = prepare(folder, name, call_uuid, overwrite, quick=True)
     while isinstance(ready, (_Busy, _Slow)):
         if ready is BUSY:
             await anyio.sleep(0.05)  # another process is downloading this very file: wait for it
-        ready = await anyio.to_thread.run_sync(prepare, dest, name, call_uuid, overwrite, limiter=_limiter())
+        ready = await anyio.to_thread.run_sync(prepare, folder, name, call_uuid, overwrite, limiter=_limiter())
     if isinstance(ready, RecordingFile):
         return ready
-    target, part, lock = ready
+    part, lock = ready
 
     async def receive(reply: StreamReply) -> RecordingFile:
         total = _start(what, reply, part)
@@ -117,8 +133,8 @@ async def download(
             raise ResponseFormatError(
                 f"{what}: not a whole WAV file (its header disagrees with the {total} bytes sent)"
             )
-        part.finish(target)
-        return RecordingFile(call_uuid, target, part.written, part.digest.hexdigest())
+        part.finish(name)
+        return RecordingFile(call_uuid, folder.path / name, part.written, part.digest.hexdigest())
 
     def headers() -> dict[str, str]:
         # Identity encoding keeps byte counts and Range offsets those of the file itself.
@@ -141,7 +157,7 @@ async def download(
             receive=receive,
         )
     except OSError as exc:
-        raise StorageError.from_os_error(exc, f"{what}: cannot write into {dest}") from None
+        raise StorageError.from_os_error(exc, f"{what}: cannot write into {folder.path}") from None
     finally:
         part.stopped()  # unless finished: what a later run resumes from, or no empty .part behind
         lock.release()

@@ -35,6 +35,9 @@ MAX_NAME = 150
 # its tag is written only when a download stops short (an error, a cancel), which keeps the resume.
 TAG_AT_START_FROM = 1 << 20
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+# Files opened and renamed relative to the folder's descriptor (not on Windows).
+_AT = bool(_DIRECTORY) and {os.open, os.stat, os.unlink, os.rename} <= os.supports_dir_fd
 
 
 class _Busy:
@@ -70,41 +73,107 @@ def local_name(name: str, fallback: str) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
-def _wav_state(fd: int) -> bool | None:
-    """None when the open file is not RIFF/WAVE; else whether its RIFF size matches its length."""
-    head = os.pread(fd, 12, 0)
-    size = os.fstat(fd).st_size
+def _wav_state(head: bytes, size: int) -> bool | None:
+    """None when ``head`` (a file's first 12 bytes) is not RIFF/WAVE; else whether its RIFF size matches ``size``."""
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         return None
     (riff_size,) = struct.unpack("<I", head[4:8])
     return bool(riff_size + 8 == size)
 
 
-def _open_regular(path: Path, flags: int, mode: int = 0o644) -> int | None:
-    """A descriptor for ``path``, never through a link; None when it does not exist."""
-    try:
-        fd = os.open(path, flags | _NOFOLLOW, mode)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        if path.is_symlink():
-            raise StorageError(f"{path} is a link; refusing to write through it (remove it and run again)") from None
-        raise StorageError.from_os_error(exc, f"cannot open {path}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise StorageError(f"{path} is not a regular file; move it away and run again")
-    return fd
+class Folder:
+    """The destination folder, opened once per download without following a link (made if missing).
 
+    Every file of the download is opened, checked and renamed relative to this
+    descriptor: a link swapped in for the folder meanwhile sends nothing
+    elsewhere, and each name costs the kernel one lookup, not a walk of the path.
+    Where the OS has no such descriptors (Windows), paths are used, checked as before.
+    """
 
-def whole_wav(path: Path) -> bool:
-    """Whether ``path`` is a regular file (not a link) holding a whole WAV file."""
-    fd = _open_regular(path, os.O_RDONLY)
-    if fd is None:
-        return False
-    try:
-        return _wav_state(fd) is True
-    finally:
-        os.close(fd)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+        if not _AT:  # pragma: no cover - Windows
+            self._make()
+            if path.is_symlink():
+                raise StorageError(f"{path} is a link; give the real folder")
+            return
+        for attempt in range(2):
+            try:
+                self.fd = os.open(path, os.O_RDONLY | _DIRECTORY | _NOFOLLOW)
+                return
+            except FileNotFoundError:
+                if attempt:
+                    raise StorageError(f"{path} vanished while it was created") from None
+                self._make()
+            except OSError as exc:
+                if path.is_symlink():
+                    raise StorageError(f"{path} is a link; give the real folder") from None
+                raise StorageError.from_os_error(exc, f"cannot create the folder {path}") from None
+
+    def _make(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError.from_os_error(exc, f"cannot create the folder {self.path}") from None
+
+    def at(self, name: str) -> str | Path:
+        """What names ``name`` for an ``os`` call given ``dir_fd=self.fd``."""
+        return name if self.fd is not None else self.path / name
+
+    def open(self, name: str, flags: int, mode: int = 0o644) -> int | None:
+        """A descriptor for the regular file ``name``, never through a link; None when it does not exist.
+
+        With ``O_EXCL`` the file is new, so it is not checked further.
+        """
+        try:
+            fd = os.open(self.at(name), flags | _NOFOLLOW, mode, dir_fd=self.fd)
+        except FileNotFoundError:
+            return None
+        except FileExistsError:
+            raise  # O_EXCL, and something is there: the caller opens it as it is
+        except OSError as exc:
+            if stat.S_ISLNK(self._lstat_mode(name)):
+                raise StorageError(
+                    f"{self.path / name} is a link; refusing to write through it (remove it and run again)"
+                ) from None
+            raise StorageError.from_os_error(exc, f"cannot open {self.path / name}") from None
+        if not flags & os.O_EXCL and not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StorageError(f"{self.path / name} is not a regular file; move it away and run again")
+        return fd
+
+    def _lstat_mode(self, name: str) -> int:
+        try:
+            return os.stat(self.at(name), dir_fd=self.fd, follow_symlinks=False).st_mode
+        except OSError:
+            return 0
+
+    def whole_wav(self, name: str) -> bool:
+        """Whether ``name`` is a regular file (not a link) holding a whole WAV file."""
+        fd = self.open(name, os.O_RDONLY)
+        if fd is None:
+            return False
+        try:
+            return _wav_state(os.pread(fd, 12, 0), os.fstat(fd).st_size) is True
+        finally:
+            os.close(fd)
+
+    def recorded(self, call_uuid: str, name: str) -> RecordingFile:
+        """The finished file ``name``, hashed."""
+        fd = self.open(name, os.O_RDONLY)
+        if fd is None:
+            raise StorageError(f"{self.path / name} vanished while it was read")
+        try:
+            digest, size = _hash_fd(fd)
+        finally:
+            os.close(fd)
+        return RecordingFile(call_uuid, self.path / name, size, digest.hexdigest())
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _hash_fd(fd: int) -> tuple[_Hash, int]:
@@ -113,17 +182,6 @@ def _hash_fd(fd: int) -> tuple[_Hash, int]:
         digest.update(block)
         size += len(block)
     return digest, size
-
-
-def _recorded(call_uuid: str, target: Path) -> RecordingFile:
-    fd = _open_regular(target, os.O_RDONLY)
-    if fd is None:
-        raise StorageError(f"{target} vanished while it was read")
-    try:
-        digest, size = _hash_fd(fd)
-    finally:
-        os.close(fd)
-    return RecordingFile(call_uuid, target, size, digest.hexdigest())
 
 
 class Part:
@@ -135,20 +193,24 @@ class Part:
     without a tag are of an unknown version: they are dropped, not resumed.
     """
 
-    def __init__(self, path: Path, fd: int) -> None:
-        self.path, self._fd = path, fd
-        self._tag_path = path.with_name(path.name + ".tag")
+    def __init__(self, folder: Folder, name: str, fd: int, size: int) -> None:
+        """``size``: the bytes already in the file (hashed here; none in a part just created)."""
+        self.folder, self.name, self._fd = folder, name, fd
+        self._tag_name = name + ".tag"
         self._tag_on_disk = False  # a tag file is there (set by _read_tag), saying _tagged
         self._finished = False
         self.validator, self.total = self._tagged = self._read_tag()
-        os.lseek(fd, 0, os.SEEK_SET)
         self.digest: _Hash
-        self.digest, self.written = _hash_fd(fd)
-        if self.written and self.validator is None:  # bytes of an unknown version: not resumable
-            self.restart()
+        self.digest, self.written = hashlib.sha256(), 0
+        self._head: bytes | None = b""  # the file's first bytes while they are all written here, for the WAV check
+        if size:
+            self.digest, self.written = _hash_fd(fd)
+            self._head = None  # on disk: read back when needed
+            if self.validator is None:  # bytes of an unknown version: not resumable
+                self.restart()
 
     def _read_tag(self) -> tuple[str | None, int | None]:
-        fd = _open_regular(self._tag_path, os.O_RDONLY)
+        fd = self.folder.open(self._tag_name, os.O_RDONLY)
         if fd is None:
             return None, None
         self._tag_on_disk = True
@@ -178,7 +240,7 @@ class Part:
             return  # nothing identifies the version: these bytes cannot be resumed anyway
         if self._tag_on_disk and (self.validator, self.total) == self._tagged:
             return
-        fd = _open_regular(self._tag_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        fd = self.folder.open(self._tag_name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         assert fd is not None  # O_CREAT: it exists now
         try:
             os.write(fd, json.dumps({"validator": self.validator, "total": self.total}).encode())
@@ -189,25 +251,28 @@ class Part:
     def restart(self) -> None:
         os.ftruncate(self._fd, 0)
         os.lseek(self._fd, 0, os.SEEK_SET)
-        self.digest, self.written = hashlib.sha256(), 0
+        self.digest, self.written, self._head = hashlib.sha256(), 0, b""
 
     def whole_wav_or_other_audio(self, wav_expected: bool) -> bool:
         """False for a body announced as WAV that is not one, or whose RIFF length disagrees with its size."""
-        state = _wav_state(self._fd)
+        # ``written`` is the file's length: the file is ours alone (locked) and every byte went through write().
+        head = os.pread(self._fd, 12, 0) if self._head is None else self._head
+        state = _wav_state(head, self.written)
         if state is None:
             return not wav_expected  # some other audio format: nothing to check it against
         return state
 
-    def finish(self, target: Path) -> None:
-        """Move the whole file into place (a link at ``target`` is replaced, never followed)."""
-        os.replace(self.path, target)
+    def finish(self, target: str) -> None:
+        """Move the whole file to ``target`` in its folder (a link there is replaced, never followed)."""
+        at, fd = self.folder.at, self.folder.fd
+        os.replace(at(self.name), at(target), src_dir_fd=fd, dst_dir_fd=fd)
         self._finished = True
         self._drop_tag()
 
     def _drop_tag(self) -> None:
         if self._tag_on_disk:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._tag_path)
+                os.unlink(self.folder.at(self._tag_name), dir_fd=self.folder.fd)
             self._tag_on_disk = False
 
     def write(self, chunk: bytes) -> None:
@@ -216,6 +281,8 @@ class Part:
             view = view[os.write(self._fd, view) :]
         self.digest.update(chunk)
         self.written += len(chunk)
+        if self._head is not None and len(self._head) < 12:
+            self._head = (self._head + chunk[:12])[:12]
 
     def stopped(self) -> None:
         """The download ends without the whole file: keep what resumes it, or leave nothing behind."""
@@ -223,7 +290,7 @@ class Part:
             return
         if self.written == 0:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
+                os.unlink(self.folder.at(self.name), dir_fd=self.folder.fd)
             self._drop_tag()
         else:
             self.keep_tag()
@@ -239,19 +306,21 @@ class Lock:
     def __init__(self, fd: int) -> None:
         self.fd: int | None = fd
 
-    def acquire(self, path: Path) -> bool:
-        """Whether this process now holds ``path``: False while another does, or if it was renamed meanwhile."""
+    def acquire(self, folder: Folder, name: str) -> int | None:
+        """The file's size once this process holds ``name``; None while another does, or if it was renamed meanwhile."""
         if self.fd is None:
-            return False
+            return None
         if fcntl is not None:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                return False
+                return None
         try:
-            return os.fstat(self.fd).st_ino == os.stat(path, follow_symlinks=False).st_ino
+            there = os.stat(folder.at(name), dir_fd=folder.fd, follow_symlinks=False)
         except FileNotFoundError:
-            return False  # renamed into place by the process that held it
+            return None  # renamed into place by the process that held it
+        # Compared after the lock: the name may have been renamed into place, and made anew, meanwhile.
+        return there.st_size if there.st_ino == os.fstat(self.fd).st_ino else None
 
     def release(self) -> None:
         if self.fd is not None:
@@ -259,41 +328,49 @@ class Lock:
             self.fd = None
 
 
+def _create(folder: Folder, name: str) -> tuple[int, bool]:
+    """A descriptor for the part ``name`` and whether this call created it (new, empty, regular: ours)."""
+    try:
+        fd = folder.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL)
+    except FileExistsError:  # left by an earlier run, or another process is writing it
+        fd = folder.open(name, os.O_RDWR | os.O_CREAT)
+        assert fd is not None  # O_CREAT: it exists now
+        return fd, False
+    assert fd is not None  # O_CREAT: it exists now
+    return fd, True
+
+
 def prepare(
-    dest: Path, name: str, call_uuid: str, overwrite: bool, *, quick: bool = False
-) -> RecordingFile | tuple[Path, Part, Lock] | _Busy | _Slow:
+    folder: Folder, name: str, call_uuid: str, overwrite: bool, *, quick: bool = False
+) -> RecordingFile | tuple[Part, Lock] | _Busy | _Slow:
     """The finished file if it is already there, else the part to write (locked), or ``BUSY``.
 
     ``quick``: a few system calls at most, as fit for the event loop as the writes that follow;
     ``SLOW`` (nothing changed) where a finished file or a part's bytes would have to be read first.
     """
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError.from_os_error(exc, f"cannot create the folder {dest}") from None
-    if dest.is_symlink():
-        raise StorageError(f"{dest} is a link; give the real folder")
-    target = dest / name
-    if not overwrite and whole_wav(target):
-        return SLOW if quick else _recorded(call_uuid, target)
-    part_path = target.with_name(f".{target.name}.part")
-    fd = _open_regular(part_path, os.O_RDWR | os.O_CREAT)
-    assert fd is not None  # O_CREAT: it exists now
+    if not overwrite and folder.whole_wav(name):
+        return SLOW if quick else folder.recorded(call_uuid, name)
+    part_name = f".{name}.part"
+    fd, created = _create(folder, part_name)
     lock = Lock(fd)
-    if not lock.acquire(part_path):
+    size = lock.acquire(folder, part_name)
+    if size is None:
         lock.release()
         return BUSY
-    if not overwrite and whole_wav(target):  # finished by another process just before we locked
+    # A part that was there may be another process's, finished just before we locked: look again.
+    # One we created was not, and a finished file was not there just before (checked above).
+    if not created and not overwrite and folder.whole_wav(name):
         if quick:
             lock.release()
             return SLOW
-        os.unlink(part_path)
+        os.unlink(folder.at(part_name), dir_fd=folder.fd)
         lock.release()
-        return _recorded(call_uuid, target)
-    if quick and os.fstat(fd).st_size:  # a part left behind: its bytes are hashed first
+        return folder.recorded(call_uuid, name)
+    if quick and size:  # a part left behind: its bytes are hashed first
         lock.release()
         return SLOW
-    part = Part(part_path, fd)  # only now: the bytes of a part someone else is writing are not ours to hash
-    if overwrite:
+    # Only now: the bytes of a part someone else is writing are not ours to hash (nor, overwriting, to keep).
+    part = Part(folder, part_name, fd, 0 if overwrite else size)
+    if overwrite and size:
         part.restart()
-    return target, part, lock
+    return part, lock
