@@ -129,6 +129,8 @@ class Folder:
         try:
             fd = os.open(self.at(name), flags | _NOFOLLOW, mode, dir_fd=self.fd)
         except FileNotFoundError:
+            if flags & os.O_CREAT:  # only the folder can be missing
+                raise StorageError(f"{self.path} vanished during the download; run again") from None
             return None
         except FileExistsError:
             raise  # O_EXCL, and something is there: the caller opens it as it is
