@@ -28,6 +28,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from ._concurrency import first_leaf
 from ._errors import PbxError
 from ._records.json_form import JsonForm
+from ._sources import PlainSource, Unlocked, as_async_iterator
 
 K = TypeVar("K")
 R = TypeVar("R")
@@ -142,37 +143,6 @@ class _Results(Generic[K, R]):
         return self._slots.popleft()
 
 
-class _Sync(Generic[K]):
-    """A plain iterator seen as an async one (a class, not an async generator, so that
-    abandoning it half-way leaves nothing to finalise)."""
-
-    def __init__(self, items: Iterable[K]) -> None:
-        self._items = iter(items)
-
-    def __aiter__(self) -> _Sync[K]:
-        return self
-
-    async def __anext__(self) -> K:
-        try:
-            return next(self._items)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
-
-class _Unlocked:
-    """The lock a step needs not take: an async context manager that does nothing."""
-
-    async def __aenter__(self) -> None:
-        pass
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        pass
-
-
-def _aiter(source: Iterable[K] | AsyncIterable[K]) -> AsyncIterator[K]:
-    return aiter(source) if isinstance(source, AsyncIterable) else _Sync(source)
-
-
 class FanOut(Generic[K, R]):
     """Results of ``work(item)`` for every item of ``source``, at most ``width`` at once.
 
@@ -248,7 +218,7 @@ class FanOut(Generic[K, R]):
 
     async def _feed(self, jobs: MemoryObjectSendStream[_Slot[K, R]], results: _Results[K, R]) -> None:
         outstanding = self._outstanding
-        async for key in _aiter(self._source):
+        async for key in as_async_iterator(self._source):
             try:
                 outstanding.acquire_nowait()  # no wait when there is room, as below
             except anyio.WouldBlock:
@@ -356,7 +326,7 @@ class FanOut(Generic[K, R]):
         flight finishes, and the results before it come out first, in input order.
         """
         if self._items is None:
-            self._items = _aiter(self._source)
+            self._items = as_async_iterator(self._source)
         if self._exhausted:
             return
         items, budget = self._items, self._batch
@@ -364,7 +334,7 @@ class FanOut(Generic[K, R]):
         slots: list[_Slot[K, R]] = []
         # One worker at a time draws from an async source; a plain iterator's draw never
         # waits, so workers cannot interleave in it and its lock would be pure cost.
-        taking: anyio.Lock | _Unlocked = _Unlocked() if isinstance(items, _Sync) else anyio.Lock(fast_acquire=True)
+        taking: anyio.Lock | Unlocked = Unlocked() if isinstance(items, PlainSource) else anyio.Lock(fast_acquire=True)
         halted = False
 
         async def work() -> None:
