@@ -21,7 +21,6 @@ from types import TracebackType
 from typing import Final, Generic, Literal, TypeVar, cast
 
 import anyio
-import anyio.lowlevel
 import attrs
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -44,7 +43,7 @@ _BATCH_CAP = 2048
 
 
 class Later(Generic[R_co]):
-    """A job's result whose records are made late (``build``): at hand-over, or in a bare step's tail.
+    """A job's result whose records are made when it is handed over (``build``), not when it arrives.
 
     A bare step holds its results until it ends: held as decoded replies, which the
     garbage collector does not track, instead of records (a dozen tracked objects a
@@ -306,23 +305,15 @@ class FanOut(Generic[K, R]):
                 return self._hand_over(slot)
 
     def _hand_over(self, slot: _Slot[K, R]) -> R:
-        self._make(slot)
-        return cast(R, slot.outcome())  # made: no Later is left
-
-    def _make(self, slot: _Slot[K, R]) -> None:
-        """A finished result held as a ``Later`` made into its records; its error kept for its turn."""
-        result = slot.result
+        result = slot.outcome()
         if not isinstance(result, Later):
-            return
+            return result
         try:
-            slot.result = cast("Later[R]", result).build()  # isinstance gives Later[Unknown]; quoted: no subscript
+            return cast("Later[R]", result).build()  # isinstance gives Later[Unknown]; quoted: not made at run time
         except PbxError as exc:
             if self._on_error == "return":
-                slot.result = cast(R, FailedCall(self._name_of(slot.key), exc))
-            else:
-                slot.result, slot.error = None, exc
-        except Exception as exc:  # a bug: the consumer gets it as itself, as from a job
-            slot.result, slot.error = None, exc
+                return cast(R, FailedCall(self._name_of(slot.key), exc))
+            raise
 
     async def _step(self) -> None:
         """Without ``async with``: run the next batch to completion within this step.
@@ -346,42 +337,25 @@ class FanOut(Generic[K, R]):
         taking: anyio.Lock | Unlocked = Unlocked() if isinstance(items, PlainSource) else anyio.Lock(fast_acquire=True)
         halted = False
 
-        made = 0  # slots the tail has looked at, in order
-
         async def work() -> None:
-            nonlocal made
-            last = await run()
-            # Nothing more to start: records are made now, while the last requests are in flight,
-            # not at hand-over when nothing runs (held as Later until here, they cost the garbage
-            # collector nothing while the batch ran). One passed over in flight: by its worker.
-            if last is not None:
-                self._make(last)
-            while made < len(slots):
-                self._make(slots[made])
-                made += 1
-                if not made % 32:
-                    await anyio.lowlevel.checkpoint()  # replies arriving meanwhile are read
-
-        async def run() -> _Slot[K, R] | None:
             nonlocal budget, halted
-            slot: _Slot[K, R] | None = None
             while True:
                 async with taking:
                     if halted or budget <= 0 or self._exhausted:
-                        return slot
+                        return
                     try:
                         key = await items.__anext__()
                     except StopAsyncIteration:
                         self._exhausted = True
-                        return slot
+                        return
                     except Exception as exc:  # the source failed: hand over what is done, then its error
                         halted = True
                         failed: _Slot[K, R] = _Slot(cast(K, None), False)
                         failed.error = exc
                         slots.append(failed)  # after everything drawn before it, as it happened
-                        return slot
+                        return
                     budget -= 1
-                    slot = _Slot(key, False)
+                    slot: _Slot[K, R] = _Slot(key, False)
                     slots.append(slot)  # drawn in input order, so handed over in it
                 await self._settle(slot)
                 if slot.error is not None:

@@ -1,5 +1,4 @@
-"""Details fanned out are held as decoded replies, and made into records late: in a bare step
-once nothing more is to start (while its last requests are in flight), else when handed over.
+"""Details fanned out are held as decoded replies and made into records when handed over.
 
 A bare ``async for`` holds a whole step's results (up to 2,048) until the step
 ends. Held as records they would be a dozen objects a call for the garbage
@@ -12,6 +11,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -89,26 +89,25 @@ async def test_an_error_made_at_hand_over_never_shows_the_key(api: respx.MockRou
     assert KEY not in str(failed.error) and KEY not in repr(failed)
 
 
-def live_records() -> int:
-    """Details and events alive now (the collector tracks every record)."""
-    return sum(isinstance(item, CallDetails | Event) for item in gc.get_objects())
+def reachable_records(root: object) -> int:
+    """Records (details and events) reachable from ``root`` through the objects the collector tracks."""
+    seen: set[int] = set()
+    found = 0
+    todo: list[Any] = [root]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen or isinstance(item, type):
+            continue
+        seen.add(id(item))
+        found += isinstance(item, CallDetails | Event)
+        todo.extend(gc.get_referents(item))
+    return found
 
 
-async def test_while_a_bare_step_still_starts_requests_its_results_wait_as_replies(
-    api: respx.MockRouter, session: PbxSession
-) -> None:
-    respond = replies()
-    seen: dict[str, int] = {}
-
-    def counting(request: httpx.Request) -> httpx.Response:
-        if request.url.params["callUUID"] == CALLS[-1]:  # the batch's last start: most results are in
-            seen["records"] = live_records()
-        return respond(request)
-
-    api.get(DETAILS_URL).mock(side_effect=counting)
-    fan = session.iter_call_details(CALLS, concurrency=2)
-    taken = [(await anext(fan)).call.uuid, (await anext(fan)).call.uuid]  # the first step: one window
-    before = live_records()
-    taken += [d.call.uuid async for d in fan]  # the second step runs the last four calls
-    assert taken == CALLS
-    assert seen["records"] == before  # two or three finished by the last start, none made into records yet
+async def test_a_bare_step_holds_its_results_as_replies_not_records(api: respx.MockRouter, session: PbxSession) -> None:
+    api.get(DETAILS_URL).mock(side_effect=replies())
+    fan = session.iter_call_details(CALLS, concurrency=len(CALLS))
+    first = await anext(fan)  # the step ran every call; five results wait
+    assert reachable_records(fan) == 0  # made only when handed over
+    rest = [d async for d in fan]
+    assert [first.call.uuid, *(d.call.uuid for d in rest)] == CALLS
