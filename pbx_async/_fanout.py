@@ -309,7 +309,7 @@ class FanOut(Generic[K, R]):
         if not isinstance(result, Later):
             return result
         try:
-            return cast("Later[R]", result).build()  # isinstance gives Later[Unknown]; quoted: not made at run time
+            return cast(Later[R], result).build()  # isinstance gives Later[Unknown]
         except PbxError as exc:
             if self._on_error == "return":
                 return cast(R, FailedCall(self._name_of(slot.key), exc))
