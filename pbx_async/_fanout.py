@@ -32,7 +32,6 @@ from ._sources import PlainSource, Unlocked, as_async_iterator
 
 K = TypeVar("K")
 R = TypeVar("R")
-R_co = TypeVar("R_co", covariant=True)
 OnError = Literal["raise", "return"]
 # Bare iteration buffers at most this many results in a step (more when the width is
 # larger), bounded in memory. A batch's tail drains with about half a window in use,
@@ -40,22 +39,6 @@ OnError = Literal["raise", "return"]
 # Batches between the first window and this size would each pay that drain for
 # fewer items (growing fourfold, 64 -> 256 -> 1024 cost 3,000 calls 2% more).
 _BATCH_CAP = 2048
-
-
-class Later(Generic[R_co]):
-    """A job's result whose records are made when it is handed over (``build``), not when it arrives.
-
-    A bare step holds its results until it ends: held as decoded replies, which the
-    garbage collector does not track, instead of records (a dozen tracked objects a
-    call, walked by every young collection while they wait), they cost no CPU while
-    they wait. A ``build`` that fails raises, or with ``on_error="return"`` gives a
-    ``FailedCall``, when its turn comes.
-    """
-
-    __slots__ = ()
-
-    def build(self) -> R_co:
-        raise NotImplementedError
 
 
 class Skipped:
@@ -85,11 +68,11 @@ class _Slot(Generic[K, R]):
         self.key = key
         # Only an ordered consumer waits on a slot; an unordered one gets it when it is done.
         self.done = anyio.Event() if ordered else None
-        self.result: R | Later[R] | None = None
+        self.result: R | None = None
         self.error: Exception | None = None
         self.skipped = False
 
-    def outcome(self) -> R | Later[R]:
+    def outcome(self) -> R:
         """The result, or the job's own exception raised as itself."""
         if self.error is not None:
             raise self.error
@@ -153,7 +136,7 @@ class FanOut(Generic[K, R]):
     def __init__(
         self,
         source: Iterable[K] | AsyncIterable[K],
-        work: Callable[[K], Awaitable[R | Later[R] | Skipped]],
+        work: Callable[[K], Awaitable[R | Skipped]],
         *,
         width: int,
         ordered: bool,
@@ -302,18 +285,7 @@ class FanOut(Generic[K, R]):
                     raise StopAsyncIteration
                 slot = self._ready.popleft()
             if not slot.skipped:
-                return self._hand_over(slot)
-
-    def _hand_over(self, slot: _Slot[K, R]) -> R:
-        result = slot.outcome()
-        if not isinstance(result, Later):
-            return result
-        try:
-            return cast(Later[R], result).build()  # isinstance gives Later[Unknown]
-        except PbxError as exc:
-            if self._on_error == "return":
-                return cast(R, FailedCall(self._name_of(slot.key), exc))
-            raise
+                return slot.outcome()
 
     async def _step(self) -> None:
         """Without ``async with``: run the next batch to completion within this step.

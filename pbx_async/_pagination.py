@@ -12,7 +12,7 @@ sliding window for the whole block.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 import attrs
@@ -24,9 +24,8 @@ from ._records.calls import CallPage, CallSummary
 from ._records.events import Event
 
 FetchPage = Callable[[int], Awaitable[CallPage]]
-# (the call, a page's events, the page count, the event total)
-EventsPage = tuple[CallSummary | None, tuple[Event, ...], int, int]
-FetchEvents = Callable[[int], Awaitable[EventsPage]]  # page n -> its EventsPage
+# page n -> (the call, page n's events, the page count, the event total)
+FetchEvents = Callable[[int], Awaitable[tuple[CallSummary | None, tuple[Event, ...], int, int]]]
 MAX_PASSES = 5
 PAGE_SIZE = 500  # rows a page of either list holds
 PAGE_BATCH_WINDOWS = 4  # a bare step holds at most this many windows of pages (memory: 500 rows each)
@@ -188,16 +187,13 @@ class CallIterator:
         return self._calls.popleft()
 
 
-async def read_event_pages(
-    fetch: FetchEvents, *, window: int, first: EventsPage | None = None
-) -> tuple[CallSummary | None, tuple[Event, ...]]:
+async def read_event_pages(fetch: FetchEvents, *, window: int) -> tuple[CallSummary | None, tuple[Event, ...]]:
     """A call's summary and every event of its timeline, in time order; ``fetch(n)`` reads page n.
 
-    Page 1 (``first`` when it has been read already) gives the page count; the rest
-    are read ``window`` at a time, sliding. An event seen on two pages (the timeline
-    grew while it was read) is kept once.
+    Page 1 gives the page count; the rest are read ``window`` at a time, sliding. An
+    event seen on two pages (the timeline grew while it was read) is kept once.
     """
-    summary, events, max_pages, total = first if first is not None else await fetch(1)
+    summary, events, max_pages, total = await fetch(1)
     check_page_count("Call Details", 1, max_pages, total, len(events))
     if summary is None:
         return None, ()
@@ -218,13 +214,8 @@ async def read_event_pages(
             collected.extend(page_events)
             max_pages = max(max_pages, pages)
         next_page = numbers[-1] + 1
-    return summary, in_time_order(collected)
-
-
-def in_time_order(events: Iterable[Event]) -> tuple[Event, ...]:
-    """A timeline's events by time, each once (the last copy of an event read twice)."""
-    unique = {event.uuid: event for event in events}
-    return tuple(sorted(unique.values(), key=lambda e: e.date))
+    unique = {event.uuid: event for event in collected}
+    return summary, tuple(sorted(unique.values(), key=lambda e: e.date))
 
 
 def pages_for(total: int) -> int:

@@ -27,7 +27,7 @@ from ._concurrency import Limiter
 from ._config import DEFAULT_BASE_URL, ApiPaths, settings_from_env
 from ._errors import ValidationError
 from ._exchange import Hooks
-from ._fanout import FanOut, Later, OnError, Skipped
+from ._fanout import FanOut, OnError, Skipped
 from ._http import Requester
 from ._records.calls import CallSummary
 from ._records.recordings import RecordingRef
@@ -224,7 +224,7 @@ class SessionCore:
     def _fan_out(
         self,
         calls: Iterable[K] | AsyncIterable[K],
-        work: Callable[[K], Awaitable[R | Later[R] | Skipped]],
+        work: Callable[[K], Awaitable[R | Skipped]],
         concurrency: Concurrency | None,
         ordered: bool,
         on_error: OnError,

@@ -5,19 +5,18 @@ details = await session.get_call_details(call)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncIterable, Iterable
 from typing import Literal, overload
 
 from .. import _validation as check
 from .._errors import CallNotFoundError, ResponseFormatError
-from .._fanout import FailedCall, FanOut, Later, OnError
-from .._pagination import EventsPage, check_page_count, in_time_order, read_event_pages
+from .._fanout import FailedCall, FanOut, OnError
+from .._pagination import read_event_pages
 from .._records.calls import CallDetails, CallSummary
 from .._records.events import Event
 from .._session_core import Concurrency, SessionCore
 from .._wire import params as wire
 from .._wire import replies
-from .._wire.fast import HeldDetails
 
 
 class CallDetailsCalls(SessionCore):
@@ -28,29 +27,23 @@ class CallDetailsCalls(SessionCore):
 
         details = await session.get_call_details("3f1c…")   # or a CallSummary
         """
-        details = await self._timeline(call, utc_offset)
-        return details.build() if isinstance(details, _Timeline) else details
-
-    async def _timeline(self, call: str | CallSummary, utc_offset: int | None = None) -> CallDetails | _Timeline:
-        """A call's details; a one-page timeline read on the fast path comes with its records not made yet."""
         call_uuid = check.call_uuid(call)
         offset = check.utc_offset(self.utc_offset if utc_offset is None else utc_offset)
-        http, path = self._http, self.paths.call_details
+        path = self.paths.call_details
 
-        async def fetch(page: int) -> EventsPage:
+        async def fetch(page: int) -> tuple[CallSummary | None, tuple[Event, ...], int, int]:
             params = self._params(wire.call_details(call_uuid, offset, page))
-            summary, events = await http.get("Call Details", path, params, replies.details_page)
+            summary, events = await self._http.get("Call Details", path, params, replies.details_page)
             return summary, events.events, events.max_pages, events.total
 
-        params = self._params(wire.call_details(call_uuid, offset, 1))
-        first = await http.get("Call Details", path, params, replies.details_held)
-        if isinstance(first, HeldDetails):
-            if first.max_pages <= 1:
-                return _Timeline(call_uuid, first, http.clean)
-            first = replies.built_details(first, http.clean)
-        summary, page = first
-        page_one = summary, page.events, page.max_pages, page.total
-        return _details(call_uuid, *await read_event_pages(fetch, window=self._page_window, first=page_one))
+        summary, events = await read_event_pages(fetch, window=self._page_window)
+        if summary is None:
+            raise CallNotFoundError(f"Call Details: the server returned no call for UUID {call_uuid!r}")
+        if summary.uuid != call_uuid:  # a server that answers for another call would file its events under it
+            raise ResponseFormatError(
+                f"Call Details: asked for call {call_uuid!r}, the server returned call {summary.uuid!r}"
+            )
+        return CallDetails(call=summary, events=events)
 
     async def _call_summary(self, call_uuid: str) -> CallSummary:
         """A call's summary alone: the first page of its details."""
@@ -107,28 +100,4 @@ class CallDetailsCalls(SessionCore):
         for this call; ``"auto"`` lets the limit find the server's (see
         ``PbxSession``).
         """
-        return self._fan_out(calls, self._timeline, concurrency, ordered, on_error)
-
-
-class _Timeline(Later[CallDetails]):
-    """A call's one-page details as read: its records are made when a fan-out hands it over."""
-
-    __slots__ = ("_call_uuid", "_clean", "_held")
-
-    def __init__(self, call_uuid: str, held: HeldDetails, clean: Callable[[str], str]) -> None:
-        self._call_uuid, self._held, self._clean = call_uuid, held, clean
-
-    def build(self) -> CallDetails:
-        summary, page = replies.built_details(self._held, self._clean)
-        check_page_count("Call Details", 1, page.max_pages, page.total, len(page.events))
-        return _details(self._call_uuid, summary, in_time_order(page.events) if summary is not None else ())
-
-
-def _details(call_uuid: str, summary: CallSummary | None, events: tuple[Event, ...]) -> CallDetails:
-    if summary is None:
-        raise CallNotFoundError(f"Call Details: the server returned no call for UUID {call_uuid!r}")
-    if summary.uuid != call_uuid:  # a server that answers for another call would file its events under it
-        raise ResponseFormatError(
-            f"Call Details: asked for call {call_uuid!r}, the server returned call {summary.uuid!r}"
-        )
-    return CallDetails(call=summary, events=events)
+        return self._fan_out(calls, self.get_call_details, concurrency, ordered, on_error)

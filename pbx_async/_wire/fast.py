@@ -236,59 +236,17 @@ def call_page_from_bytes(content: bytes) -> CallPage | None:
     return None
 
 
-def details_from_bytes(
-    content: bytes, readings: tuple[_Reading, ...] = _READINGS
-) -> tuple[CallSummary | None, EventPage] | None:
+def details_from_bytes(content: bytes) -> tuple[CallSummary | None, EventPage] | None:
     """A Call Details page (the call, when the reply has one, and its events) from bytes; or None."""
-    for reading in readings:
-        try:
-            return _details_records(reading, reading.details.decode(content))
-        except Exception:  # noqa: S112
-            continue
-    return None
-
-
-def _details_records(reading: _Reading, reply: Any) -> tuple[CallSummary | None, EventPage]:
-    page, pages, total, offset = _counts(reply)
-    suffix = _suffix(offset)
-    uuid = reply.callUuid
-    has_call = uuid is not UNSET and uuid not in (None, "", 0, 0.0)  # the reference: a truthy callUuid
-    call = reading.call(reply, None, suffix) if has_call else None
-    return call, EventPage(page, pages, total, offset, _rows(reply.data, reading.event, suffix))
-
-
-class HeldDetails:
-    """A Call Details page decoded into typed rows, its records made later by ``build``.
-
-    held = details_held(content)   # None: not a common shape, take the reference path
-
-    The rows are structs the garbage collector does not track, where the records are
-    a dozen tracked objects a call: results that wait in memory (a bare fan-out step
-    holds up to 2,048) cost the collector nothing until they are handed over.
-    """
-
-    __slots__ = ("_reading", "_reply", "content", "max_pages", "total")
-
-    def __init__(self, content: bytes, reply: Any, reading: int, max_pages: int, total: int) -> None:
-        self.content, self._reply, self._reading = content, reply, reading
-        self.max_pages, self.total = max_pages, total  # page 1's counts say whether more pages follow
-
-    def build(self) -> tuple[CallSummary | None, EventPage] | None:
-        """The records, as ``details_from_bytes(content)`` makes them: None when the reference must decide."""
-        try:
-            return _details_records(_READINGS[self._reading], self._reply)
-        except Exception:  # a value out of this reading's forms: the later readings, as details_from_bytes
-            return details_from_bytes(self.content, _READINGS[self._reading + 1 :])
-
-
-def details_held(content: bytes) -> HeldDetails | None:
-    """A Call Details page decoded, its records not made yet; None where ``details_from_bytes`` gives None
-    at its first step (bytes that are not JSON, an ``error`` key, a count missing)."""
-    for index, reading in enumerate(_READINGS):
+    for reading in _READINGS:
         try:
             reply = reading.details.decode(content)
-            _, pages, total, _ = _counts(reply)
-        except Exception:  # noqa: S112 - as details_from_bytes: the next reading, then the reference
+            page, pages, total, offset = _counts(reply)
+            suffix = _suffix(offset)
+            uuid = reply.callUuid
+            has_call = uuid is not UNSET and uuid not in (None, "", 0, 0.0)  # the reference: a truthy callUuid
+            call = reading.call(reply, None, suffix) if has_call else None
+            return call, EventPage(page, pages, total, offset, _rows(reply.data, reading.event, suffix))
+        except Exception:  # noqa: S112
             continue
-        return HeldDetails(content, reply, index, pages, total)
     return None

@@ -178,22 +178,6 @@ def _details_page(reply: Any) -> tuple[CallSummary | None, EventPage]:
 call_page = Parser(_call_page, fast.call_page_from_bytes)
 # The call's summary (None when the reply has none) and one page of its events.
 details_page = Parser(_details_page, fast.details_from_bytes)
-# The same, or on the fast path the page decoded with its records not made yet (``built_details``).
-details_held = Parser[fast.HeldDetails | tuple[CallSummary | None, EventPage]](_details_page, fast.details_held)
-
-
-def built_details(held: fast.HeldDetails, clean: Callable[[str], str]) -> tuple[CallSummary | None, EventPage]:
-    """A held page's records: the fast path's, or for a quirk the reference's (errors ``clean``ed, as the
-    requester's are)."""
-    built = held.build()
-    if built is not None:
-        return built
-    reply = decode(held.content, "Call Details", clean=clean)  # JSON without an error key: the fast path read it
-    try:
-        return _details_page(reply)
-    except ResponseFormatError as exc:  # its text may quote a value the server echoed
-        error = ResponseFormatError(clean(str(exc)))
-    raise error  # outside the except block: nothing of the reply hangs on its __context__
 
 
 def notes_reply(reply: Any) -> None:

@@ -314,17 +314,6 @@ def test_the_fast_path_reads_details_as_the_reference_does(
     event("fast" if got is not None else "reference")
     if got is not None:
         assert plain(got) == outcome(replies.details_page, body)
-    # A held page (a fan-out's result, its records made when handed over) reads the same,
-    # the reference taking over where a row is out of the fast path's forms.
-    held = fast.details_held(body)
-    if got is not None:
-        assert held is not None
-    if held is not None:
-        try:
-            built = plain(replies.built_details(held, str))
-        except PbxError:
-            built = "error"
-        assert built == outcome(replies.details_page, body)
 
 
 def test_common_replies_and_their_usual_quirks_take_the_fast_path() -> None:
