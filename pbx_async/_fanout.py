@@ -8,8 +8,8 @@ Two ways to drive a ``FanOut``, both structured:
 - a bare ``async for r in fan`` runs a sliding batch inside each step, so no
   task outlives a step (a consumer that breaks out leaves nothing behind);
   the first batch is one window (the first result comes after one round
-  trip), the later ones ``_BATCH_CAP`` items, and only each batch's tail waits for its slowest
-  request.
+  trip), the later ones ``_BATCH_CAP`` items, and only each batch's tail
+  waits for its slowest request.
 """
 
 from __future__ import annotations

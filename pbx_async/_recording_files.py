@@ -145,9 +145,16 @@ class Folder:
             raise StorageError(f"{self.path / name} is not a regular file; move it away and run again")
         return fd
 
+    def lstat(self, name: str) -> os.stat_result:
+        """``name``'s own status (a link's, not its target's)."""
+        return os.stat(self.at(name), dir_fd=self.fd, follow_symlinks=False)
+
+    def unlink(self, name: str) -> None:
+        os.unlink(self.at(name), dir_fd=self.fd)
+
     def _lstat_mode(self, name: str) -> int:
         try:
-            return os.stat(self.at(name), dir_fd=self.fd, follow_symlinks=False).st_mode
+            return self.lstat(name).st_mode
         except OSError:
             return 0
 
@@ -274,7 +281,7 @@ class Part:
     def _drop_tag(self) -> None:
         if self._tag_on_disk:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.folder.at(self._tag_name), dir_fd=self.folder.fd)
+                self.folder.unlink(self._tag_name)
             self._tag_on_disk = False
 
     def write(self, chunk: bytes) -> None:
@@ -292,7 +299,7 @@ class Part:
             return
         if self.written == 0:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.folder.at(self.name), dir_fd=self.folder.fd)
+                self.folder.unlink(self.name)
             self._drop_tag()
         else:
             self.keep_tag()
@@ -318,7 +325,7 @@ class Lock:
             except BlockingIOError:
                 return None
         try:
-            there = os.stat(folder.at(name), dir_fd=folder.fd, follow_symlinks=False)
+            there = folder.lstat(name)
         except FileNotFoundError:
             return None  # renamed into place by the process that held it
         # Compared after the lock: the name may have been renamed into place, and made anew, meanwhile.
@@ -365,7 +372,7 @@ def prepare(
         if quick:
             lock.release()
             return SLOW
-        os.unlink(folder.at(part_name), dir_fd=folder.fd)
+        folder.unlink(part_name)
         lock.release()
         return folder.recorded(call_uuid, name)
     if quick and size:  # a part left behind: its bytes are hashed first

@@ -121,7 +121,7 @@ def open_fds() -> int:
 
 
 class CutAt(Progress):
-    """Cancels ``scope`` a moment after the export has listed, or fetched the timelines of, ``at`` calls.
+    """Cancels ``scope`` at the export's next checkpoint once it has listed, or stored the timelines of, ``at`` calls.
 
     The cancellation comes from the event loop's clock, as a timeout's does, wherever the export then
     is (a request, a write, a wait); choosing the moment by progress makes it the same stage on a slow machine.
