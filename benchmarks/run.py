@@ -93,6 +93,7 @@ def main() -> None:
             ("details-raw-aiohttp", "raw aiohttp + json.loads"),
             ("details", "async with"),
             ("details-bare", "bare async for"),
+            ("details-raw-aiohttp-kept", "raw aiohttp + json.loads, kept a batch at a time"),
         )
     ]
     widths = {width for width, _, label in details_rows if wanted(label)}  # raw runs beside what is asked
@@ -164,6 +165,15 @@ def main() -> None:
                 for key, name in (("efficiency", "efficiency"), ("cpu_us_per_request", "CPU")):
                     paired = sorted(o[key] / r[key] for o, r in pairs)
                     ratios[f"{width} in flight, {label}: {name} / raw's, median of pairs"] = paired[len(paired) // 2]
+        # Context, not a criterion: bare against a raw client that also holds its results a batch at a time.
+        kept = by_label.get(f"details, {width} in flight, raw aiohttp + json.loads, kept a batch at a time")
+        if kept is not None and (bare := by_label.get(f"details, {width} in flight, bare async for")) is not None:
+            ratios[f"{width} in flight, bare async for: CPU / raw kept's"] = (
+                bare["cpu_us_per_request"] / kept["cpu_us_per_request"]
+            )
+            if raw is not None:
+                kept_cpu = kept["cpu_us_per_request"] / raw["cpu_us_per_request"]
+                ratios[f"{width} in flight, raw kept: CPU / raw's"] = kept_cpu
     asyncio_64 = by_label.get("details, 64 in flight, async with")
     for label in ("async with", "bare async for"):
         if asyncio_64 is not None and (trio := by_label.get(f"details, 64 in flight, {label}, Trio")) is not None:
