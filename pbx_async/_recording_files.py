@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._errors import StorageError
+from ._recordings_folder import folder_problem
 from ._records.recordings import RecordingFile
 
 try:
@@ -95,8 +96,8 @@ class Folder:
         self.fd: int | None = None
         if not _AT:  # pragma: no cover - Windows
             self._make()
-            if path.is_symlink():
-                raise StorageError(f"{path} is a link; give the real folder")
+            if (problem := folder_problem(path)) is not None:
+                raise StorageError(problem)
             return
         for attempt in range(2):
             try:
@@ -107,8 +108,8 @@ class Folder:
                     raise StorageError(f"{path} vanished while it was created") from None
                 self._make()
             except OSError as exc:
-                if path.is_symlink():
-                    raise StorageError(f"{path} is a link; give the real folder") from None
+                if (problem := folder_problem(path)) is not None:  # a link, a file: say which
+                    raise StorageError(problem) from None
                 raise StorageError.from_os_error(exc, f"cannot create the folder {path}") from None
 
     def _make(self) -> None:

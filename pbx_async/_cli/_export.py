@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import AuthenticationError
+from .._recordings_folder import check_folder
 from ..export import (
     AccountConfig,
     ExportSpec,
@@ -120,8 +121,7 @@ def usable_out(path: Path) -> Path:
 
 def nothing_overwritten(path: Path, fmt: str, store: Path, recordings: Path | None) -> None:
     """Before any request: no file of the user's in the way of an export or sync into ``path``."""
-    if recordings is not None and recordings.exists() and not recordings.is_dir():
-        raise UsageError(f"--recordings {recordings} is a file, not a folder")
+    check_folder(recordings)  # a link or a file (exit 2), as the library says it
     if fmt == "sqlite":
         _an_export_database(path)
         return
@@ -205,6 +205,7 @@ async def _run_shard(args: argparse.Namespace) -> int:
         recordings=Path(args.recordings) if args.recordings else None,
         concurrency=args.concurrency,
     )
+    check_folder(work.recordings)  # before the sink is opened
     session = session_for(shard, max_concurrency=args.concurrency)  # the key is read (and checked) first
     sink = await open_sink(sink_url)
     try:

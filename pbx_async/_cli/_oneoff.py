@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import CallDetails, CallNotFoundError, PbxSession
+from .._recordings_folder import check_folder
 from . import _options as opt
 from . import _output as out
 from ._exit import Exit, UsageError
@@ -112,15 +113,9 @@ async def run_details(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-def _folder(path: str) -> Path:
-    folder = Path(path)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"--out {folder} is a file, not a folder")
-    return folder
-
-
 async def run_recording(args: argparse.Namespace) -> int:
-    folder = _folder(args.out)  # before any request
+    folder = Path(args.out)
+    check_folder(folder)  # a link or a file: before any request
     async with opt.session(args) as session:
         details = await _details(session, args.uuid, "nothing downloaded")
         if not details.call.recorded:

@@ -34,6 +34,7 @@ import attrs
 from .. import _validation as check
 from .._concurrency import first_leaf
 from .._errors import PbxError, ValidationError
+from .._recordings_folder import check_folder
 from .._session import PbxSession
 from ._accounts import AccountConfig
 from ._pipeline import run_windows
@@ -251,6 +252,7 @@ async def run_shard(
 
     result = await run_shard(session, sink, shard, Work(details=True), refresh=True)
     """
+    check_folder(work.recordings)  # a link or a file: refused, not a failure for every recording
     progress = progress or Progress()
     config, window = shard.account, shard.window
     account = Account(config.container_id, config.tenant_id)
@@ -265,6 +267,7 @@ async def run_shard(
         utc_offset=config.utc_offset,
         recordings=None if work.recordings is None else work.recordings / f"{config.container_id}-{config.tenant_id}",
     )
+    check_folder(work.recordings)  # the account's folder in it, too
     progress.begin(1, work.details, work.recordings is not None, unit="windows")
     results: list[WindowResult] = []
 

@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from .._errors import ValidationError
+from .._recordings_folder import check_folder
 from .._session import PbxSession
 from ._formats import check_format, render
 from ._lock import OutputLock
@@ -152,6 +153,7 @@ async def run_export(
 
     result = await run_export(session, ExportSpec(date(2026, 11, 1), date(2026, 11, 30), out="nov.sqlite"))
     """
+    check_folder(spec.recordings)  # a link or a file: refused, not a failure for every recording
     progress = progress or Progress()
     spec.out.parent.mkdir(parents=True, exist_ok=True)
     account = Account(session.container_id, session.tenant_id)

@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from .._errors import ValidationError
+from .._recordings_folder import check_folder
 from .._session import PbxSession
 from ._formats import check_format, render
 from ._lock import OutputLock
@@ -137,6 +138,7 @@ async def run_sync(
 
     result = await run_sync(session, SyncSpec(out="calls.jsonl", since=date(2026, 11, 1)))
     """
+    check_folder(spec.recordings)  # a link or a file: refused, not a failure for every recording
     progress = progress or Progress()
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     account = Account(session.container_id, session.tenant_id)
@@ -178,6 +180,10 @@ async def _run(
     now: datetime,
     where: str,
 ) -> SyncResult:
+    work = spec.work
+    if spec.sink is not None and work.recordings is not None:  # a shared database: a folder per account
+        work = attrs.evolve(work, recordings=work.recordings / f"{account.container_id}-{account.tenant_id}")
+        check_folder(work.recordings)  # the account's folder in it, too
     state = await sink.sync_state(account)
     if state is not None and state.spec != spec.fingerprint():
         raise ValidationError(
@@ -194,9 +200,6 @@ async def _run(
         assert spec.since is not None
         start = datetime.combine(spec.since, time(0), timezone(timedelta(minutes=spec.utc_offset)))
     await sink.save_sync_state(account, SyncState(spec.fingerprint(), session.base_url, watermark, holder))
-    work = spec.work
-    if spec.sink is not None and work.recordings is not None:  # a shared database: a folder per account
-        work = attrs.evolve(work, recordings=work.recordings / f"{account.container_id}-{account.tenant_id}")
     windows = list(spans(start, now, spec.utc_offset))
     progress.begin(len(windows), spec.details, spec.recordings is not None)
     new, changed = 0, 0
