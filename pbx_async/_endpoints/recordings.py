@@ -15,6 +15,7 @@ from .. import _validation as check
 from .._download import check_download, download, recording_ref
 from .._errors import ValidationError
 from .._fanout import SKIPPED, FailedCall, FanOut, OnError, Skipped
+from .._recordings_folder import check_folder
 from .._records.calls import CallSummary
 from .._records.recordings import RecordingFile, RecordingRef
 from .._session_core import Concurrency, StrPath, name_of
@@ -53,6 +54,7 @@ class RecordingCalls(CallDetailsCalls):
         ``ValidationError``.
         """
         check_download(call, overwrite, max_bytes)
+        check_folder(Path(os.fspath(dest)))  # a link or a file is refused before the summary is read
         ref = await recording_ref(call, self._call_summary)
         if ref is None:
             raise ValidationError(f"call {name_of(call)} has no recording (recorded=False or no recordingUrl)")
@@ -110,7 +112,8 @@ class RecordingCalls(CallDetailsCalls):
         ``skipped``.
         """
         check.flag("overwrite", overwrite)
-        Path(os.fspath(dest_dir))  # a bad path type fails here, at the call site
+        # A bad path type, a link or a file fails here, at the call site, not once per item.
+        check_folder(Path(os.fspath(dest_dir)))
 
         async def fetch(call: str | CallSummary | RecordingRef) -> RecordingFile | Skipped:
             check_download(call, overwrite, config.MAX_RECORDING_BYTES)

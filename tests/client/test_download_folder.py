@@ -15,7 +15,7 @@ import httpx
 import pytest
 import respx
 
-from pbx_async import NetworkError, RecordingRef, ResponseFormatError, RetryPolicy, StorageError
+from pbx_async import NetworkError, RecordingRef, ResponseFormatError, RetryPolicy, StorageError, ValidationError
 from pbx_async.testing._wav import Recording
 
 from ..conftest import BASE, mocked_session
@@ -86,7 +86,7 @@ async def test_a_folder_that_is_a_link_is_refused(api: respx.MockRouter, tmp_pat
     link.symlink_to(real, target_is_directory=True)
     route = api.get(REC_URL).mock(return_value=_reply(WAV, [WAV]))
     async with mocked_session(api) as session:
-        with pytest.raises(StorageError, match="is a link; give the real folder"):
+        with pytest.raises(ValidationError, match="is a link; give the real folder"):
             await session.download_recording(C1, link)
     assert route.call_count == 0
     assert list(real.iterdir()) == []

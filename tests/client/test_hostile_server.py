@@ -33,6 +33,7 @@ from pbx_async import (
     ResponseTooLargeError,
     RetryPolicy,
     StorageError,
+    ValidationError,
 )
 from pbx_async.testing._wav import Recording
 
@@ -323,8 +324,8 @@ async def test_an_echoed_key_is_in_no_log_line_and_no_error(
     api: respx.MockRouter, caplog: pytest.LogCaptureFixture, key: str
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    for name in ("pbx_async", "httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+    for name in ("pbx_async", "httpx", "httpcore"):  # put back after the test, for the tests after it
+        caplog.set_level(logging.DEBUG, logger=name)
     api.get(LIST_URL).respond(200, text=echo_body(key), headers={"content-type": "text/html"})
     api.get(DETAILS_URL).respond(json={"error": echo_body(key)})
     errors: list[BaseException] = []
@@ -416,15 +417,29 @@ async def test_disk_errors_in_ordered_downloads_surface_as_storage_errors(
             assert ".c2.wav.part" in str(error)
 
 
-async def test_a_read_only_folder_is_a_storage_error_naming_the_path(api: respx.MockRouter, tmp_path: Path) -> None:
-    api.get(REC_URL).mock(return_value=wav_reply())
+async def test_a_file_given_as_the_folder_is_refused_naming_the_path_and_left_alone(
+    api: respx.MockRouter, tmp_path: Path
+) -> None:
+    route = api.get(REC_URL).mock(return_value=wav_reply())
     target = tmp_path / "file-not-folder"
     target.write_text("mine")
     async with mocked_session(api) as session:
-        with pytest.raises(StorageError, match="file-not-folder") as info:
+        with pytest.raises(ValidationError, match="file-not-folder is a file, not a folder"):
+            await session.download_recording(RecordingRef("c1", "c1.wav"), target)
+    assert route.call_count == 0
+    assert target.read_text() == "mine"
+
+
+async def test_a_folder_that_cannot_be_made_is_a_storage_error_naming_the_path(
+    api: respx.MockRouter, tmp_path: Path
+) -> None:
+    api.get(REC_URL).mock(return_value=wav_reply())
+    target = tmp_path / ("x" * 300)  # a name longer than the file system allows
+    async with mocked_session(api) as session:
+        with pytest.raises(StorageError, match="xxxx") as info:
             await session.download_recording(RecordingRef("c1", "c1.wav"), target)
     assert isinstance(info.value, PbxError) and isinstance(info.value, OSError)
-    assert target.read_text() == "mine"
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- the exact wire ---------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pbx_async import FailedCall, PbxSession, RecordingRef, StorageError, ValidationError
+from pbx_async import PbxSession, RecordingRef, ValidationError
 from pbx_async.export import AccountConfig, ExportSpec, Shard, SyncSpec, Window, Work, run_export, run_shard, run_sync
 from pbx_async.export import open_sink as _open_sink
 from pbx_async.testing import Simulator
@@ -109,20 +109,20 @@ async def test_an_accounts_folder_that_is_a_link_is_refused_too(run: str, tmp_pa
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=list(FOLDERS))
-async def test_a_download_into_such_a_folder_fails_saying_so_before_its_request(folder: str, tmp_path: Path) -> None:
+async def test_a_download_into_such_a_folder_is_refused_before_any_request(folder: str, tmp_path: Path) -> None:
     sim = Simulator(calls=40, days=3, seed=3, sample_rate=100)
     recs, says = FOLDERS[folder](tmp_path)
     recorded = [c for c in sim.truth_calls() if c.recorded and c.recording_url][:3]
     ref = RecordingRef.from_url(recorded[0].uuid, recorded[0].recording_url or "")
     async with sim.session() as session:
-        for call in (recorded[0], ref):
-            with pytest.raises(StorageError) as failed:
+        for call in (recorded[0], recorded[0].uuid, ref):  # a UUID's summary is not read either
+            with pytest.raises(ValidationError) as refused:
                 await session.download_recording(call, recs)
-            assert str(failed.value) == f"{recs} {says}"
-        async with session.download_recordings(recorded, recs) as downloads:
-            results = [item async for item in downloads]
-    assert [type(r) for r in results] == [FailedCall] * len(recorded)
-    assert all(isinstance(r, FailedCall) and str(r.error) == f"{recs} {says}" for r in results)
+            assert str(refused.value) == f"{recs} {says}"
+        # The whole run is refused where it is made, not each recording failed one by one.
+        with pytest.raises(ValidationError) as refused:
+            session.download_recordings(recorded, recs)
+        assert str(refused.value) == f"{recs} {says}"
     assert requests(sim) == 0
     if folder == "a link":
         assert list((tmp_path / "real").iterdir()) == []
