@@ -79,6 +79,7 @@ def _logging(verbose: int, level: str | None) -> Callable[[], None] | None:
     # A name of argparse's choices: getLevelName gives its number (the str -> int use typeshed deprecates).
     chosen = logging.getLevelName(level) if level else _LEVELS.get(verbose, logging.DEBUG)  # pyright: ignore[reportDeprecated]
     handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(chosen)  # a logger set lower elsewhere in the process does not get past the asked level
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     before = root.level

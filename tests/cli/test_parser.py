@@ -108,3 +108,11 @@ def test_verbose_logs_every_request_with_the_key_masked(cli: Callable[..., Ran],
     quiet = cli("--log-level", "error", "calls", *WINDOW, "-vv")  # an explicit level wins over -v
     assert quiet.code == 0 and quiet.err == ""
     assert cli("calls", *WINDOW).err == ""  # without -v, no log lines
+
+
+def test_an_asked_level_holds_even_where_the_process_set_a_logger_lower(
+    cli: Callable[..., Ran], account: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="pbx_async")  # as an embedding program (or a test) may have done
+    assert cli("--log-level", "error", "calls", *WINDOW).err == ""
+    assert "DEBUG pbx_async: Call Summary: GET" in cli("calls", *WINDOW, "-vv").err

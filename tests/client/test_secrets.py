@@ -31,8 +31,8 @@ async def test_key_absent_from_errors_tracebacks_and_logs(
     api: respx.MockRouter, session: PbxSession, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    for name in ("pbx_async", "httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+    for name in ("pbx_async", "httpx", "httpcore"):  # put back after the test, for the tests after it
+        caplog.set_level(logging.DEBUG, logger=name)
     api.get(LIST_URL).mock(side_effect=[httpx.Response(503), httpx.Response(200, json=list_reply(["a"]))])
     api.get(DETAILS_URL).mock(side_effect=url_echoing_error)
     api.post(NOTES_URL).respond(json={"error": f"Your API Auth Key is invalid. (got {KEY})"})
