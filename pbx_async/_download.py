@@ -10,14 +10,12 @@ import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import anyio.to_thread
-from anyio.lowlevel import RunVar
-
 from . import _retry as rules
 from . import _validation as check
 from ._errors import NetworkError, ResponseFormatError, StorageError
+from ._folder_work import prepare_download
 from ._http import Requester, StreamReply
-from ._recording_files import BUSY, Folder, Part, _Busy, _Slow, local_name, prepare
+from ._recording_files import Folder, Part, local_name
 from ._records.calls import CallSummary
 from ._records.recordings import RecordingFile, RecordingRef
 from ._retry import AttemptFailed
@@ -58,20 +56,6 @@ def _content_range(value: str | None) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(3))) if match else None
 
 
-_FILE_THREADS: RunVar[anyio.CapacityLimiter] = RunVar("pbx_async file threads")
-
-
-def _limiter() -> anyio.CapacityLimiter:
-    """A few threads for the folder work of every download of this event loop: 64 downloads at
-    once on anyio's 40 threads cost more in thread switches (and memory arenas) than the work."""
-    try:
-        return _FILE_THREADS.get()
-    except LookupError:
-        limiter = anyio.CapacityLimiter(4)
-        _FILE_THREADS.set(limiter)
-        return limiter
-
-
 async def download(
     requester: Requester,
     path: str,
@@ -101,14 +85,7 @@ async def _download_into(
     file_name, call_uuid = ref.file_name, ref.call_uuid
     what = requester.clean(f"Recording {file_name!r}")
     name = local_name(file_name, f"{call_uuid}.wav")
-    # A new file is a few system calls, made here like the writes that follow (a hop to a worker
-    # thread cost a sixth of a small download's CPU); a file or part already there is hashed first,
-    # which can take a while: on a worker thread.
-    ready = prepare(folder, name, call_uuid, overwrite, quick=True)
-    while isinstance(ready, (_Busy, _Slow)):
-        if ready is BUSY:
-            await anyio.sleep(0.05)  # another process is downloading this very file: wait for it
-        ready = await anyio.to_thread.run_sync(prepare, folder, name, call_uuid, overwrite, limiter=_limiter())
+    ready = await prepare_download(folder, name, call_uuid, overwrite)  # on the loop, or a thread if slow
     if isinstance(ready, RecordingFile):
         return ready
     part, lock = ready
