@@ -14,6 +14,13 @@ then timelines, then recordings, each drained before the next
 The bound is Little's law: requests x latency / in flight. Efficiency is
 the bound over the wall time. Then peak RSS of the pipelined export from
 3,000 to 30,000 calls (64 in flight, 50 ms): it must stay flat.
+
+Every row writes its store and recordings into a new folder under ``--folder``
+(default: the system's temporary folder). Making a file costs from 20 us to
+1.5 ms of kernel CPU on this machine's disk, by the hour, and both clients make
+one per recording; so each row also reports that cost, measured in its folder
+just before it runs ("create us"). ``--folder /dev/shm`` measures without the
+disk.
 """
 
 from __future__ import annotations
@@ -146,15 +153,31 @@ async def _client(shape: str, base_url: str, width: int, recordings: bool, span:
             "limit_use": progress.limit_use}  # fmt: skip
 
 
-def _row(shape: str, base_url: str, latency: float, width: int, recordings: bool, span: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as folder:
+def create_cost_us(folder: Path, files: int = 200) -> float:
+    """Median CPU of making one new file in ``folder`` (O_CREAT | O_EXCL, as a download's part), in us."""
+    took: list[float] = []
+    for i in range(files):
+        start = time.process_time()
+        fd = os.open(folder / f".probe-{i}", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        took.append(time.process_time() - start)
+        os.close(fd)
+    for i in range(files):
+        os.unlink(folder / f".probe-{i}")
+    return sorted(took)[files // 2] * 1e6
+
+
+def _row(
+    shape: str, base_url: str, latency: float, width: int, recordings: bool, span: int, under: str | None
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(dir=under) as folder:
+        create_us = create_cost_us(Path(folder))
         command = [sys.executable, "-m", "benchmarks.export", "--client", shape, base_url, str(width),
                    str(int(recordings)), str(span), folder]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=1800)
     if done.returncode:
         raise RuntimeError(f"the {shape} export failed:\n{done.stderr}")
     row: dict[str, Any] = json.loads(done.stdout)
-    row |= {"shape": shape, "latency": latency, "in_flight": width, "recordings": recordings}
+    row |= {"shape": shape, "latency": latency, "in_flight": width, "recordings": recordings, "create_us": create_us}
     row["bound"] = row["requests"] * latency / width
     row["efficiency"] = row["bound"] / row["wall"]
     row["cpu_us_per_call"] = row["cpu"] / max(row["by_kind"]["details"], 1) * 1e6
@@ -163,7 +186,7 @@ def _row(shape: str, base_url: str, latency: float, width: int, recordings: bool
 
 def _print(label: str, row: dict[str, Any]) -> None:
     print(f"{label:58} {row['requests']:>6} {row['wall']:>7.2f} {row['bound']:>7.2f} {row['efficiency']:>5.2f} "
-          f"{row['cpu_us_per_call']:>9.0f} {row['rss_mb']:>6.0f}", flush=True)  # fmt: skip
+          f"{row['cpu_us_per_call']:>9.0f} {row['rss_mb']:>6.0f} {row['create_us']:>9.0f}", flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -171,6 +194,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="16 in flight at 100 ms; RSS at 3,000 and 9,000 calls")
     parser.add_argument("--rss-only", action="store_true", help="only peak RSS at 3,000 and 30,000 calls")
     parser.add_argument("--calls", type=int, default=3_000)
+    parser.add_argument("--folder", help="where each row's store and recordings go (default: the temporary folder)")
     parser.add_argument("--client", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -180,13 +204,13 @@ def main() -> None:
         return
     rows: list[dict[str, Any]] = []
     print(f"{'export of ' + format(args.calls, ',') + ' calls over 15 days':58} {'reqs':>6} {'wall s':>7} "
-          f"{'bound s':>7} {'eff':>5} {'CPU us/c':>9} {'RSS MB':>6}")  # fmt: skip
+          f"{'bound s':>7} {'eff':>5} {'CPU us/c':>9} {'RSS MB':>6} {'create us':>9}")  # fmt: skip
     for latency in () if args.rss_only else (0.1,) if args.quick else (0.05, 0.1):
         with serve_process(calls=args.calls, days=15, latency=latency, recording_bytes=RECORDING_BYTES) as url:
             for width in (16,) if args.quick else (16, 64):
                 for recordings in (True, False):
                     for shape in ("raw aiohttp", "phase by phase", "pipelined"):
-                        row = _row(shape, url, latency, width, recordings, 15)
+                        row = _row(shape, url, latency, width, recordings, 15, args.folder)
                         rows.append(row)
                         what = "timelines + recordings" if recordings else "timelines"
                         _print(f"{width} in flight, {latency * 1000:.0f} ms, {what}, {shape}", row)
@@ -194,7 +218,7 @@ def main() -> None:
     for calls in (3_000, 9_000) if args.quick else (3_000, 30_000):
         span = max(15, calls // 200)  # 200 calls a day, as above
         with serve_process(calls=calls, days=span, latency=0.05, recording_bytes=RECORDING_BYTES) as url:
-            row = _row("pipelined", url, 0.05, 64, True, span)
+            row = _row("pipelined", url, 0.05, 64, True, span, args.folder)
             rss.append(row | {"calls_in_range": calls})
             _print(f"RSS: {calls:,} calls, 64 in flight, 50 ms, pipelined", row)
     small, large = rss[0], rss[-1]
@@ -203,7 +227,8 @@ def main() -> None:
     results = ROOT / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
     stamp = f"{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    report = {"rows": rows, "rss": rss, "load_average": os.getloadavg(), "date": date.today().isoformat()}
+    report = {"rows": rows, "rss": rss, "load_average": os.getloadavg(), "date": date.today().isoformat(),
+              "folder": args.folder or tempfile.gettempdir()}  # fmt: skip
     (results / f"export-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
