@@ -57,7 +57,7 @@ def placement(folder: Path) -> Placement:
     try:
         places = _PLACEMENTS.get()
     except LookupError:  # made on first use: it belongs to the running loop
-        places = {}
+        places: dict[Path, Placement] = {}
         _PLACEMENTS.set(places)
     return places.setdefault(folder, Placement())
 
