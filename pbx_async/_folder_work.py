@@ -7,10 +7,11 @@ tens of microseconds, less than a hop to a worker thread, so they run on the
 event loop. Some disks are slow at it (a network file system; an ext4 folder
 measured here at 0.4-1.5 ms of CPU a file after much churn): run on the loop,
 every reply waits meanwhile, and an export at 64 in flight fell from 0.89 to
-0.83 of its bound. So each event loop keeps, for each folder, a running average of what that
-work takes and moves it to one thread while the average is slow (one: file
-creations in one folder contend for its lock in the kernel, and four threads
-at it cost more CPU than they saved), and back when it is quick again.
+0.83 of its bound. So each event loop keeps, for each folder, a running
+average of what that work takes, and moves it to one thread while the average
+is slow, and back when it is quick again. One thread: file creations in one
+folder contend for its lock in the kernel, and four threads at it cost more
+CPU than they saved.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ WEIGHT = 0.2  # of the newest measurement in the running average: a few slow one
 
 @attrs.define
 class Placement:
-    """One event loop's running average of the folder work, and where it runs now."""
+    """One folder's work on one event loop: its running average, and where it runs now."""
 
     average: float = 0.0
     on_thread: bool = False
