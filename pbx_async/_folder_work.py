@@ -55,10 +55,11 @@ _HASH_THREADS: RunVar[anyio.CapacityLimiter] = RunVar("pbx_async file hashing th
 
 def placement(folder: Path) -> Placement:
     """Where ``folder``'s work runs on this event loop (each folder may be on another disk)."""
+    places: dict[Path, Placement]
     try:
         places = _PLACEMENTS.get()
     except LookupError:  # made on first use: it belongs to the running loop
-        places: dict[Path, Placement] = {}
+        places = {}
         _PLACEMENTS.set(places)
     return places.setdefault(folder, Placement())
 
