@@ -51,7 +51,8 @@ class RecordingCalls(CallDetailsCalls):
         fetched again unless ``overwrite``. The local name comes from the
         server's file name made safe: it never leaves ``dest``. Bodies over
         ``max_bytes`` are refused. A call without a recording raises
-        ``ValidationError``.
+        ``ValidationError``, and so does a ``dest`` that is a link or a file,
+        before any request.
         """
         check_download(call, overwrite, max_bytes)
         check_folder(Path(os.fspath(dest)))  # a link or a file is refused before the summary is read
