@@ -17,7 +17,9 @@ CPU than they saved.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import anyio.to_thread
 import attrs
@@ -26,6 +28,7 @@ from anyio.lowlevel import RunVar
 from ._recording_files import BUSY, Folder, Lock, Part, _Busy, _Slow, prepare
 from ._records.recordings import RecordingFile
 
+_T = TypeVar("_T")
 _Ready = RecordingFile | tuple[Part, Lock] | _Busy | _Slow
 
 SLOW = 0.0005  # seconds on average: above this the work moves to a thread (it held every reply that long)
@@ -53,24 +56,19 @@ _ONE_THREAD: RunVar[anyio.CapacityLimiter] = RunVar("pbx_async folder work threa
 _HASH_THREADS: RunVar[anyio.CapacityLimiter] = RunVar("pbx_async file hashing threads")
 
 
-def placement(folder: Path) -> Placement:
-    """Where ``folder``'s work runs on this event loop (each folder may be on another disk)."""
-    places: dict[Path, Placement]
-    try:
-        places = _PLACEMENTS.get()
-    except LookupError:  # made on first use: it belongs to the running loop
-        places = {}
-        _PLACEMENTS.set(places)
-    return places.setdefault(folder, Placement())
-
-
-def _limiter(var: RunVar[anyio.CapacityLimiter], threads: int) -> anyio.CapacityLimiter:
+def _of_this_loop(var: RunVar[_T], make: Callable[[], _T]) -> _T:
+    """``var``'s value, made on first use: it belongs to the running event loop."""
     try:
         return var.get()
     except LookupError:
-        limiter = anyio.CapacityLimiter(threads)
-        var.set(limiter)
-        return limiter
+        made = make()
+        var.set(made)
+        return made
+
+
+def placement(folder: Path) -> Placement:
+    """Where ``folder``'s work runs on this event loop (each folder may be on another disk)."""
+    return _of_this_loop(_PLACEMENTS, dict[Path, Placement]).setdefault(folder, Placement())
 
 
 _clock = time.perf_counter  # what the work is timed with (tests give it a disk of known speed)
@@ -92,7 +90,12 @@ async def prepare_download(
     place = placement(folder.path)
     if place.on_thread:
         ready, took = await anyio.to_thread.run_sync(
-            _timed, folder, name, call_uuid, overwrite, limiter=_limiter(_ONE_THREAD, 1)
+            _timed,
+            folder,
+            name,
+            call_uuid,
+            overwrite,
+            limiter=_of_this_loop(_ONE_THREAD, lambda: anyio.CapacityLimiter(1)),
         )
     else:
         ready, took = _timed(folder, name, call_uuid, overwrite)
@@ -109,6 +112,11 @@ async def _settle(
         # A file or part already there is hashed first, which can take a while: a few threads for it.
         # (64 downloads at once on anyio's 40 threads cost more in thread switches and memory arenas.)
         ready = await anyio.to_thread.run_sync(
-            prepare, folder, name, call_uuid, overwrite, limiter=_limiter(_HASH_THREADS, 4)
+            prepare,
+            folder,
+            name,
+            call_uuid,
+            overwrite,
+            limiter=_of_this_loop(_HASH_THREADS, lambda: anyio.CapacityLimiter(4)),
         )
     return ready
