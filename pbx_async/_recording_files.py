@@ -367,15 +367,13 @@ def prepare(
     if size is None:
         lock.release()
         return BUSY
-    # A part that was there may be another process's, finished just before we locked: look again.
-    # One we created was not, and a finished file was not there just before (checked above).
-    if not created and not overwrite and folder.whole_wav(name):
-        if quick:
-            lock.release()
-            return SLOW
-        folder.unlink(part_name)
+    # Another process may have finished this file since we looked: renamed its part into place just
+    # before we locked the part that was there, or just before we made ours (the name was free again).
+    if not overwrite and folder.whole_wav(name):
+        if created or not quick:  # ours is empty and unneeded; another's is hashed off the loop first
+            folder.unlink(part_name)
         lock.release()
-        return folder.recorded(call_uuid, name)
+        return SLOW if quick else folder.recorded(call_uuid, name)
     if quick and size:  # a part left behind: its bytes are hashed first
         lock.release()
         return SLOW

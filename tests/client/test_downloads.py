@@ -272,6 +272,32 @@ async def test_two_downloads_of_one_recording_into_one_folder_take_turns(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{call.uuid}.wav"]
 
 
+async def test_a_file_finished_by_another_process_while_ours_is_made_is_not_fetched_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The other process renames its part into place after we looked for the file and before we make
+    # our part (its name is free again then): we must see the file, not download it a second time.
+    from pbx_async import _recording_files
+
+    sim = Simulator(calls=20, seed=3, sample_rate=100)
+    call = next(c for c in sim.truth_calls() if c.recorded)
+    first, second = tmp_path / "first", tmp_path / "second"
+    async with sim.session() as session:
+        whole = (await session.download_recording(call, first)).path.read_bytes()
+        create = _recording_files._create
+
+        def finished_meanwhile(folder: _recording_files.Folder, name: str) -> tuple[int, bool]:
+            if folder.path == second:
+                (second / f"{call.uuid}.wav").write_bytes(whole)  # the other process's rename
+            return create(folder, name)
+
+        monkeypatch.setattr(_recording_files, "_create", finished_meanwhile)
+        rec = await session.download_recording(call, second)
+    assert sim.stats["requests /api/call_recording.php"] == 1  # the first download's only
+    assert rec.sha256 == hashlib.sha256(whole).hexdigest() == sim.recording_sha256(call.uuid)
+    assert sorted(p.name for p in second.iterdir()) == [f"{call.uuid}.wav"]  # no part of ours left
+
+
 @pytest.mark.parametrize("left", ["finished file", "part"])
 async def test_bytes_already_on_disk_are_hashed_off_the_event_loop(
     api: respx.MockRouter, session: PbxSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, left: str
