@@ -67,11 +67,11 @@ async def _reset(url: str) -> None:
 
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         for table in ("calls", "events", "recordings", "export_meta", "export_chunks", "export_shards"):
-            await conn.execute(f"DROP TABLE IF EXISTS {table}")  # type: ignore[arg-type]
+            await conn.execute(f"DROP TABLE IF EXISTS {table}")
         await conn.execute("DROP TABLE IF EXISTS schema_version")
-        await conn.execute(_schema.VERSION_TABLE)  # type: ignore[arg-type]
+        await conn.execute(_schema.VERSION_TABLE)
         for statement in _schema.upgrade(0, "postgresql"):
-            await conn.execute(statement)  # type: ignore[arg-type]
+            await conn.execute(statement)
 
 
 async def _psycopg(url: str, calls: list[tuple[Any, ...]], events: dict[str, list[tuple[Any, ...]]]) -> None:
@@ -84,12 +84,12 @@ async def _psycopg(url: str, calls: list[tuple[Any, ...]], events: dict[str, lis
         for _ in range(2):
             for i in range(0, len(calls), CALL_BATCH):
                 async with conn.transaction(), conn.cursor() as cur:
-                    await cur.executemany(call_sql, calls[i : i + CALL_BATCH])  # type: ignore[arg-type]
+                    await cur.executemany(call_sql, calls[i : i + CALL_BATCH])
             uuids = [c[0] for c in calls]
             for i in range(0, len(uuids), DETAIL_BATCH):
                 batch = uuids[i : i + DETAIL_BATCH]
                 async with conn.transaction(), conn.cursor() as cur:
-                    await cur.executemany(event_sql, [e for u in batch for e in events[u]])  # type: ignore[arg-type]
+                    await cur.executemany(event_sql, [e for u in batch for e in events[u]])
                     await cur.execute(done_sql, (batch,))
 
 

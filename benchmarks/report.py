@@ -27,6 +27,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -115,12 +116,12 @@ def phases(source: Path) -> dict[str, float]:
     }
 
 
-def _bar(labels: list[str], *series: list[float]) -> dict[str, Any]:
+def _bar(labels: list[str], *series: Sequence[float]) -> dict[str, Any]:
     sets = [{"data": list(data)} for data in series]
     return {"type": "bar", "data": {"labels": labels, "datasets": sets}, "options": {"animation": False}}
 
 
-def _scatter(points: list[dict[str, float]], **style: Any) -> dict[str, Any]:
+def _scatter(points: Sequence[Mapping[str, float]], **style: Any) -> dict[str, Any]:
     return {"type": "scatter", "data": {"datasets": [{"data": points, **style}]}, "options": {"animation": False}}
 
 

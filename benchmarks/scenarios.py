@@ -32,7 +32,7 @@ from pbx_async import PbxSession, RecordingFile, RecordingRef
 from pbx_async._fanout import _BATCH_CAP
 from pbx_async.testing._simulator import DEFAULT_AUTH, DEFAULT_CONTAINER
 
-WINDOW = {"from_date": date(2026, 9, 1), "to_date": date(2026, 11, 30)}
+FIRST_DAY, LAST_DAY = date(2026, 9, 1), date(2026, 11, 30)  # the listing rows' window
 # The same parameters the library sends, so every client meets the same (warm) server cache.
 ACCOUNT = {"auth": DEFAULT_AUTH, "containerID": DEFAULT_CONTAINER, "tenantID": "0", "utcOffset": "0"}
 
@@ -64,7 +64,7 @@ async def scenario(name: str, base_url: str, latency: float, in_flight: int, ite
 
             async def run() -> int:
                 count = rows = total = 0
-                scan = s.iter_call_pages(**WINDOW)
+                scan = s.iter_call_pages(from_date=FIRST_DAY, to_date=LAST_DAY)
                 # Streamed, as an export would: pages are not kept. Bare, each step runs a sliding batch.
                 async with scan if name == "list" else contextlib.nullcontext(scan) as pages:
                     async for page in pages:

@@ -52,7 +52,7 @@ def _accounts_file(folder: Path, base_url: str) -> tuple[Path, dict[str, str]]:
 
 
 def _run_plan(shards: list[str], processes: int, sink: str, env: dict[str, str], concurrency: int) -> float:
-    queue, running = list(shards), []
+    queue, running = list(shards), list[subprocess.Popen[bytes]]()
     started = time.perf_counter()
     while queue or running:
         while queue and len(running) < processes:
