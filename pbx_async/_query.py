@@ -100,6 +100,8 @@ class CallQuery:
 def _request_time(name: str, value: Any, offset: int, *, end: bool) -> datetime | None:
     if value is None:
         return None
+    if isinstance(value, date):
+        check.day_in_range(name, value)  # before any arithmetic: year 1 or 9999 cannot be shifted
     if isinstance(value, datetime):
         moment: datetime = value
         if moment.tzinfo is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, TypeGuard
 from urllib.parse import urlsplit
 
@@ -14,6 +16,11 @@ _CONTAINER = re.compile(r"[0-9]{6}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MIN_UTC_OFFSET, MAX_UTC_OFFSET = -720, 840  # UTC-12:00 .. UTC+14:00
 MAX_NOTES = 255
+# The days a query, an export or a sync may name. No PBX kept calls before 1970; a year under 1000
+# would go out in fewer than four digits ("1-01-01"), which the API reads as today; past 9998 a
+# day's window would run beyond what a datetime holds.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+MAX_LOOKBACK_HOURS = 24 * 3660  # ten years: past that a lookback is a slip of the keyboard
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
@@ -87,6 +94,29 @@ def positive_number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ValidationError(f"{name} must be a positive number of seconds, got {value!r}")
     return float(value)
+
+
+def day_in_range(name: str, value: date) -> None:
+    """Refuse a day (or a moment) outside ``FIRST_DAY``..``LAST_DAY``."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(f"{name} must be a day from {FIRST_DAY} to {LAST_DAY}, got {value.isoformat()}")
+
+
+def lookback(name: str, value: Any, *, zero: bool) -> timedelta:
+    """Hours (a number) or a ``timedelta``, finite, up to ten years; 0 allowed when ``zero``."""
+    hours = value.total_seconds() / 3600 if isinstance(value, timedelta) else value
+    allowed = f"from 0 to {MAX_LOOKBACK_HOURS:,}" if zero else f"more than 0, at most {MAX_LOOKBACK_HOURS:,}"
+    if (
+        isinstance(hours, bool)
+        or not isinstance(hours, int | float)
+        or not math.isfinite(hours)
+        or not (hours >= 0 if zero else hours > 0)
+        or hours > MAX_LOOKBACK_HOURS
+    ):
+        shown = f"{hours:g}" if isinstance(hours, float) else repr(value)
+        raise ValidationError(f"{name} must be a number of hours {allowed}, got {shown}")
+    return value if isinstance(value, timedelta) else timedelta(hours=hours)
 
 
 def text(name: str, value: Any, *, max_length: int = 128) -> str:

@@ -24,6 +24,7 @@ from ..export import (
     run_shard,
     session_for,
 )
+from ..export._output import not_a_link
 from . import _options as opt
 from . import _output as out
 from ._exit import Exit, UsageError, require
@@ -122,6 +123,7 @@ def usable_out(path: Path) -> Path:
 def nothing_overwritten(path: Path, fmt: str, store: Path, recordings: Path | None) -> None:
     """Before any request: no file of the user's in the way of an export or sync into ``path``."""
     check_folder(recordings)  # a link or a file (exit 2), as the library says it
+    not_a_link(path, fmt)  # the same words as the library's
     if fmt == "sqlite":
         _an_export_database(path)
         return
@@ -132,7 +134,7 @@ def nothing_overwritten(path: Path, fmt: str, store: Path, recordings: Path | No
     written = (path, path.with_name(f"{path.stem}-events{path.suffix}")) if fmt in ("csv", "parquet") else (path,)
     written = (*written, path.with_name(f"{path.stem}-journeys{path.suffix}"))  # with details
     for existing in written:
-        if existing.exists():
+        if existing.exists() or existing.is_symlink():  # a dangling link of the user's is in the way too
             raise UsageError(
                 f"{existing} exists and no export wrote it (there is no {store.name} beside it): "
                 "choose another --out, or move that file away"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any, Literal, get_type_hints
 import attrs
 
 from .. import CallFilters, PbxSession
+from .._validation import FIRST_DAY, LAST_DAY, MAX_LOOKBACK_HOURS
 from ._exit import EPILOG, UsageError
 
 # The Call Summary filters, in the words of the provider's API document (its "Set to 1"
@@ -66,9 +68,36 @@ def option(*flags: str, **settings: Any) -> Option:
 
 def day(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+    if not FIRST_DAY <= value <= LAST_DAY:  # year 1 would reach the API as "1-01-01", read there as today
+        raise argparse.ArgumentTypeError(f"expected a day from {FIRST_DAY} to {LAST_DAY}, got {text!r}")
+    return value
+
+
+def _number(text: str) -> float:
+    """The number in ``text``, or NaN (which every range check below refuses)."""
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def hours(text: str) -> float:
+    """``--lookback``: a finite number of hours, 0 to ten years (a plan asks for more than 0 itself)."""
+    value = _number(text)
+    if not 0 <= value <= MAX_LOOKBACK_HOURS:
+        raise argparse.ArgumentTypeError(f"expected a number of hours from 0 to {MAX_LOOKBACK_HOURS:,}, got {text!r}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """``--every``: a finite number of seconds, more than 0."""
+    value = _number(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds more than 0, got {text!r}")
+    return value
 
 
 FROM = option("--from", dest="first", type=day, metavar="YYYY-MM-DD", help="first day")
@@ -90,7 +119,7 @@ RECORDINGS = option("--recordings", metavar="DIR", help="also download recording
 SINK = option("--sink", metavar="URL", help="a database: postgresql://... or sqlite:///file (default: PBX_SINK)")
 UUID = option("uuid", metavar="UUID", help="the call's UUID (from 'pbx-async calls')")
 LOOKBACK = option(
-    "--lookback", type=float, default=48.0, metavar="HOURS", help="how far back each run lists again (default 48)"
+    "--lookback", type=hours, default=48.0, metavar="HOURS", help="how far back each run lists again (default 48)"
 )
 
 

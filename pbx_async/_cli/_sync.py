@@ -32,7 +32,7 @@ def register(commands: Any) -> None:
     sync.add_argument("--since", type=opt.day, metavar="YYYY-MM-DD", help="where the first run starts")
     opt.LOOKBACK.add(sync)
     sync.add_argument(
-        "--every", type=float, metavar="SECONDS", help="run again every SECONDS until interrupted (default: once)"
+        "--every", type=opt.seconds, metavar="SECONDS", help="run again every SECONDS until interrupted (default: once)"
     )
     opt.UTC_OFFSET.add(sync)
     opt.OUT_FILE.add(sync, help="output file (one account), its name giving the format")
@@ -49,8 +49,6 @@ def _spec(args: argparse.Namespace) -> SyncSpec:
     sink = args.sink or (None if args.out else os.environ.get("PBX_SINK"))
     if (args.out is None) == (sink is None):
         raise UsageError("sync needs --out FILE or --sink URL (or PBX_SINK), not both")
-    if args.every is not None and args.every <= 0:
-        raise UsageError(f"--every must be more than 0 seconds, got {args.every}")
     recordings = Path(args.recordings) if args.recordings else None
     common = {
         "since": args.since,

@@ -22,6 +22,16 @@ def store_path(out: Path, fmt: str) -> Path:
     return out if fmt == "sqlite" else out.with_name(out.name + ".export.sqlite")
 
 
+def not_a_link(out: Path, fmt: str) -> None:
+    """Refuse an output (or its state file) that is a link: a run would replace it, and links are the user's."""
+    for path in dict.fromkeys((out, store_path(out, fmt))):
+        if path.is_symlink():
+            raise ValidationError(
+                f"{path} is a link: give the file itself, or another --out "
+                "(a link is never replaced nor written through)"
+            )
+
+
 def lock_path(out: Path) -> Path:
     """The lock file of an output: ``OUT.lock`` beside it, there while a run holds it."""
     return out.with_name(out.name + ".lock")

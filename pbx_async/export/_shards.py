@@ -149,10 +149,13 @@ async def plan_shards(
     """
     if (lookback is None) == (first is None or last is None):
         raise ValidationError("a plan covers --from and --to, or the --lookback up to now")
+    for name, day in (("--from", first), ("--to", last)):
+        if day is not None:
+            check.day_in_range(name, day)
     if first is not None and last is not None and first > last:
         raise ValidationError(f"--from ({first}) is after --to ({last})")
-    if lookback is not None and lookback <= timedelta(0):
-        raise ValidationError(f"--lookback must be more than 0 hours, got {lookback}")
+    if lookback is not None:
+        check.lookback("--lookback", lookback, zero=False)
     check.positive_int("pages", pages, maximum=1000)
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     found: dict[str, list[Shard]] = {a.name: [] for a in accounts}

@@ -22,12 +22,13 @@ from typing import Any
 
 import attrs
 
+from .. import _validation as check
 from .._errors import ValidationError
 from .._recordings_folder import check_folder
 from .._session import PbxSession
 from ._formats import check_format, render
 from ._lock import OutputLock
-from ._output import claim, lock_path, store_path
+from ._output import claim, lock_path, not_a_link, store_path
 from ._pipeline import run_windows
 from ._progress import Progress
 from ._window import Window, WindowResult, Work
@@ -73,6 +74,8 @@ class ExportSpec:
 
     def __attrs_post_init__(self) -> None:
         check_format(self.format)
+        check.day_in_range("--from", self.first)
+        check.day_in_range("--to", self.last)
         if self.first > self.last:
             raise ValidationError(f"--from ({self.first}) is after --to ({self.last})")
 
@@ -154,6 +157,7 @@ async def run_export(
     result = await run_export(session, ExportSpec(date(2026, 11, 1), date(2026, 11, 30), out="nov.sqlite"))
     """
     check_folder(spec.recordings)  # a link or a file: refused, not a failure for every recording
+    not_a_link(spec.out, spec.format)
     progress = progress or Progress()
     spec.out.parent.mkdir(parents=True, exist_ok=True)
     account = Account(session.container_id, session.tenant_id)

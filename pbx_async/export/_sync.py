@@ -28,12 +28,13 @@ from typing import Any
 
 import attrs
 
+from .. import _validation as check
 from .._errors import ValidationError
 from .._recordings_folder import check_folder
 from .._session import PbxSession
 from ._formats import check_format, render
 from ._lock import OutputLock
-from ._output import claim, lock_path, store_path
+from ._output import claim, lock_path, not_a_link, store_path
 from ._pipeline import run_windows
 from ._progress import Progress
 from ._single import summarise
@@ -51,8 +52,8 @@ def _optional_path(value: str | os.PathLike[str] | None) -> Path | None:
 
 
 def _lookback(value: timedelta | float) -> timedelta:
-    """Hours, or a ``timedelta``."""
-    return value if isinstance(value, timedelta) else timedelta(hours=value)
+    """Hours, or a ``timedelta``: finite, 0 to ten years."""
+    return check.lookback("--lookback", value, zero=True)
 
 
 @attrs.frozen
@@ -83,8 +84,8 @@ class SyncSpec:
         if (self.out is None) == (self.sink is None):
             raise ValidationError("a sync writes into either an output file (--out) or a database (--sink)")
         check_format(self.format)
-        if self.lookback < timedelta(0):
-            raise ValidationError(f"--lookback must be 0 hours or more, got {self.lookback}")
+        if self.since is not None:
+            check.day_in_range("--since", self.since)
 
     @property
     def store_path(self) -> Path | None:
@@ -144,6 +145,7 @@ async def run_sync(
     account = Account(session.container_id, session.tenant_id)
     holder = f"process {os.getpid()} on {socket.gethostname()}"
     if spec.out is not None:
+        not_a_link(spec.out, spec.format)
         if spec.since is None and not store_path(spec.out, spec.format).exists():
             raise ValidationError(f"the first sync into {spec.out} needs --since DATE: where its calls start")
         spec.out.parent.mkdir(parents=True, exist_ok=True)
@@ -194,8 +196,8 @@ async def _run(
     watermark = state.watermark if state is not None else None
     if watermark is None and spec.since is None:
         raise ValidationError(f"the first sync into {where} needs --since DATE: where its calls start")
-    if watermark is not None:
-        start = watermark - spec.lookback
+    if watermark is not None:  # never before the first day a query may name
+        start = max(watermark - spec.lookback, datetime.combine(check.FIRST_DAY, time(0), watermark.tzinfo))
     else:
         assert spec.since is not None
         start = datetime.combine(spec.since, time(0), timezone(timedelta(minutes=spec.utc_offset)))

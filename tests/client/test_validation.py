@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from pbx_async import ApiPaths, PbxSession, RecordingRef, RetryPolicy, ValidationError
-from pbx_async.export import ExportSpec
+from pbx_async.export import ExportSpec, SyncSpec, plan_shards
 
 from ..conftest import BASE, CONTAINER, KEY
 
@@ -56,6 +57,22 @@ CASES: list[Case] = [
         "sqlite",
     ),
     ("export window reversed", lambda s: ExportSpec(date(2026, 11, 2), date(2026, 11, 1), Path("x")), "after"),
+    # A year under 1000 would go out as "1-01-01", which the API reads as today; 9999 overflows a day's window.
+    ("calls from year 1", lambda s: s.iter_calls(from_date=date(1, 1, 1)), "a day from 1970-01-01 to 9998-12-31"),
+    ("calls up to year 9999", lambda s: s.iter_calls(to_date=datetime(9999, 12, 31, tzinfo=UTC)), "9998-12-31"),
+    ("pages from 1969", lambda s: s.iter_call_pages(from_date=date(1969, 12, 31)), "1970-01-01"),
+    ("export from year 1", lambda s: ExportSpec(date(1, 1, 1), date(1, 1, 2), Path("x")), "1970-01-01 to 9998"),
+    ("export to year 9999", lambda s: ExportSpec(date(2026, 1, 1), date(9999, 12, 31), Path("x")), "9998-12-31"),
+    ("sync since year 1", lambda s: SyncSpec(out="x.sqlite", since=date(1, 1, 1)), "1970-01-01 to 9998-12-31"),
+    ("sync lookback NaN", lambda s: SyncSpec(out="x.sqlite", lookback=math.nan), "hours from 0 to 87,840, got nan"),
+    ("sync lookback 1e11", lambda s: SyncSpec(out="x.sqlite", lookback=1e11), "hours from 0 to 87,840"),
+    ("sync lookback -5", lambda s: SyncSpec(out="x.sqlite", lookback=-5), "hours from 0 to 87,840, got -5"),
+    (
+        "plan lookback of 200 years",
+        lambda s: plan_shards([], lookback=timedelta(days=73_000)),
+        "more than 0, at most 87,840",
+    ),
+    ("plan from year 1", lambda s: plan_shards([], date(1, 1, 1), date(1, 1, 2)), "1970-01-01 to 9998-12-31"),
 ]
 
 

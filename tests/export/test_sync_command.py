@@ -48,8 +48,13 @@ def test_sync_says_what_it_added_and_changed(
         (["--out", "x.sqlite", "--sink", "sqlite:///y.sqlite"], "not both"),
         (["--sink", "sqlite:///y.sqlite", "--format", "jsonl"], "--format goes with --out"),
         (["--out", "x.sqlite"], "needs --since"),
-        (["--out", "x.sqlite", *SINCE, "--lookback", "-1"], "0 hours or more"),
-        (["--out", "x.sqlite", *SINCE, "--every", "0"], "more than 0 seconds"),
+        (["--out", "x.sqlite", *SINCE, "--lookback", "-1"], "hours from 0 to 87,840, got '-1'"),
+        (["--out", "x.sqlite", *SINCE, "--lookback", "nan"], "hours from 0 to 87,840, got 'nan'"),
+        (["--out", "x.sqlite", *SINCE, "--lookback", "99999999999"], "hours from 0 to 87,840"),
+        (["--out", "x.sqlite", *SINCE, "--every", "0"], "seconds more than 0, got '0'"),
+        (["--out", "x.sqlite", *SINCE, "--every", "nan"], "seconds more than 0, got 'nan'"),
+        (["--out", "x.sqlite", *SINCE, "--every", "inf"], "seconds more than 0, got 'inf'"),
+        (["--out", "x.sqlite", "--since", "0001-01-01"], "a day from 1970-01-01 to 9998-12-31, got '0001-01-01'"),
     ],
 )
 def test_sync_mistakes_exit_2(
