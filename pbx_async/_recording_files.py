@@ -340,14 +340,18 @@ class Lock:
 
 def _create(folder: Folder, name: str) -> tuple[int, bool]:
     """A descriptor for the part ``name`` and whether this call created it (new, empty, regular: ours)."""
-    try:
-        fd = folder.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL)
-    except FileExistsError:  # left by an earlier run, or another process is writing it
-        fd = folder.open(name, os.O_RDWR | os.O_CREAT)
+    while True:
+        try:
+            fd = folder.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL)
+        except FileExistsError:  # left by an earlier run, or another process is writing it
+            # Without O_CREAT: had its writer renamed it into place meanwhile, O_CREAT would make an
+            # empty part that "created" disowns, and nobody would remove it. Gone: the name is free again.
+            fd = folder.open(name, os.O_RDWR)
+            if fd is not None:
+                return fd, False
+            continue
         assert fd is not None  # O_CREAT: it exists now
-        return fd, False
-    assert fd is not None  # O_CREAT: it exists now
-    return fd, True
+        return fd, True
 
 
 def prepare(

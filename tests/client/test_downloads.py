@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import AsyncIterator
@@ -296,6 +297,36 @@ async def test_a_file_finished_by_another_process_while_ours_is_made_is_not_fetc
     assert sim.stats["requests /api/call_recording.php"] == 1  # the first download's only
     assert rec.sha256 == hashlib.sha256(whole).hexdigest() == sim.recording_sha256(call.uuid)
     assert sorted(p.name for p in second.iterdir()) == [f"{call.uuid}.wav"]  # no part of ours left
+
+
+async def test_a_part_renamed_into_place_between_our_two_opens_leaves_no_part_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process is writing the part (our O_EXCL create fails), and renames it into place before
+    # we open it: opening it with O_CREAT made a new empty part that nobody removed (seen once in CI).
+    from pbx_async import _recording_files
+
+    sim = Simulator(calls=20, seed=3, sample_rate=100)
+    call = next(c for c in sim.truth_calls() if c.recorded)
+    first, second = tmp_path / "first", tmp_path / "second"
+    async with sim.session() as session:
+        whole = (await session.download_recording(call, first)).path.read_bytes()
+        second.mkdir()
+        part, done = second / f".{call.uuid}.wav.part", second / f"{call.uuid}.wav"
+        part.write_bytes(whole[:100])  # the other process's part, being written
+        real_open = _recording_files.Folder.open
+
+        def renamed_meanwhile(folder: _recording_files.Folder, name: str, flags: int, mode: int = 0o644) -> int | None:
+            if folder.path == second and name == part.name and not flags & os.O_EXCL and part.exists():
+                part.write_bytes(whole)
+                part.rename(done)  # the other process finished, just before our second open
+            return real_open(folder, name, flags, mode)
+
+        monkeypatch.setattr(_recording_files.Folder, "open", renamed_meanwhile)
+        rec = await session.download_recording(call, second)
+    assert sim.stats["requests /api/call_recording.php"] == 1  # the first download's only
+    assert rec.sha256 == hashlib.sha256(whole).hexdigest()
+    assert sorted(p.name for p in second.iterdir()) == [done.name]  # no empty part of ours left
 
 
 @pytest.mark.parametrize("left", ["finished file", "part"])
