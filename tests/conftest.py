@@ -11,6 +11,7 @@ import pytest
 import respx
 
 from pbx_async import PbxSession, RetryPolicy
+from pbx_async.testing import Simulator
 
 pytest_plugins = ["pbx_async.testing.pytest_plugin"]
 
@@ -50,6 +51,11 @@ async def mocked_session(api: respx.MockRouter, **options: Any) -> AsyncIterator
 async def session(api: respx.MockRouter) -> AsyncIterator[PbxSession]:
     async with mocked_session(api, max_concurrency=4) as s:
         yield s
+
+
+def requests_made(sim: Simulator) -> int:
+    """Requests the simulator has answered so far, of every kind."""
+    return sum(n for key, n in sim.stats.items() if key.startswith("requests "))
 
 
 def call_row(uuid: str, **fields: Any) -> dict[str, Any]:

@@ -21,6 +21,17 @@ WINDOW = ["--from", "2026-10-31", "--to", "2026-11-02"]
 MOUNT, UMOUNT = shutil.which("mount"), shutil.which("umount")
 
 
+def accounts_file(folder: Path, sim: Simulator, auth_env: str) -> Path:
+    """An accounts file in ``folder`` naming one account, "east": the simulator's, its key in ``auth_env``."""
+    path = folder / "accounts.toml"
+    path.write_text(
+        f'[[account]]\nname = "east"\ncontainer_id = "{sim.container_id}"\nauth_env = "{auth_env}"\n'
+        f'base_url = "{sim.public_url}"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
 @attrs.frozen
 class Ran:
     """What a command did: its exit code and what it printed."""

@@ -17,24 +17,11 @@ import pytest
 from pbx_async._cli import Exit
 from pbx_async.testing import Simulator
 
-from .conftest import WINDOW, Ran
+from ..conftest import requests_made
+from .conftest import WINDOW, Ran, accounts_file
 
 DAYS = r"expected a day from 1970-01-01 to 9998-12-31"
 HOURS = r"expected a number of hours from 0 to 87,840"
-
-
-def requests(sim: Simulator) -> int:
-    return sum(n for key, n in sim.stats.items() if key.startswith("requests "))
-
-
-def _accounts(tmp: Path, sim: Simulator) -> str:
-    path = tmp / "accounts.toml"
-    path.write_text(
-        f'[[account]]\nname = "east"\ncontainer_id = "{sim.container_id}"\nauth_env = "PBX_KEY_OF_EAST"\n'
-        f'base_url = "{sim.public_url}"\n',
-        encoding="utf-8",
-    )
-    return str(path)
 
 
 CASES: dict[str, tuple[Callable[[Path, Simulator], list[str]], str]] = {
@@ -61,7 +48,7 @@ CASES: dict[str, tuple[Callable[[Path, Simulator], list[str]], str]] = {
         r"expected a number of seconds more than 0",
     ),
     "plan with a lookback of 1e9 hours": (
-        lambda t, s: ["plan", "--config", _accounts(t, s), "--lookback", "1e9"],
+        lambda t, s: ["plan", "--config", str(accounts_file(t, s, "PBX_KEY_OF_EAST")), "--lookback", "1e9"],
         HOURS,
     ),
 }
@@ -79,7 +66,7 @@ def test_a_day_or_a_number_of_hours_out_of_range_is_refused_before_any_request(
     monkeypatch.setenv("PBX_KEY_OF_EAST", account.auth)
     make, says = CASES[case]
     argv = make(tmp_path, account)
-    before, paths = requests(account), set(tmp_path.rglob("*"))
+    before, paths = requests_made(account), set(tmp_path.rglob("*"))
 
     ran = cli(*argv)
 
@@ -87,7 +74,7 @@ def test_a_day_or_a_number_of_hours_out_of_range_is_refused_before_any_request(
     assert ran.code == Exit.USAGE, ran.err
     lines = ran.err.splitlines()
     assert len(lines) == 1 and re.search(says, lines[0]), ran.err
-    assert requests(account) == before
+    assert requests_made(account) == before
     assert set(tmp_path.rglob("*")) == paths  # no output, no state file
 
 
@@ -108,7 +95,7 @@ def test_an_output_that_is_a_link_is_refused_and_the_link_kept(
     link = tmp_path / f"calls.{fmt}"
     link.symlink_to(pointed)
     when = WINDOW if command == "export" else ["--since", "2026-11-01"]
-    before = requests(account)
+    before = requests_made(account)
 
     ran = cli(command, *when, "--out", str(link), "--quiet")
 
@@ -118,5 +105,5 @@ def test_an_output_that_is_a_link_is_refused_and_the_link_kept(
     assert len(lines) == 1 and f"{link} is a link: give the file itself, or another --out" in lines[0], ran.err
     assert link.is_symlink() and link.readlink() == pointed  # the user's link, as it was
     assert not pointed.exists() if target == "dangling" else pointed.read_text() == "the user's own data\n"
-    assert requests(account) == before
+    assert requests_made(account) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([link.name] + ([pointed.name] * pointed.exists()))

@@ -28,7 +28,7 @@ from pbx_async._cli import Exit
 from pbx_async.export import AccountConfig, Shard, Window
 from pbx_async.testing import Simulator
 
-from .conftest import WINDOW, Ran, kept, read_only_folder, small_disk, snapshot
+from .conftest import WINDOW, Ran, accounts_file, kept, read_only_folder, small_disk, snapshot
 
 T = TypeVar("T")
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -50,13 +50,7 @@ class Setting:
         return next(c.uuid for c in self.sim.truth_calls() if c.recorded)
 
     def accounts_file(self, auth_env: str) -> Path:
-        path = self.tmp / "accounts.toml"
-        path.write_text(
-            f'[[account]]\nname = "east"\ncontainer_id = "{self.sim.container_id}"\nauth_env = "{auth_env}"\n'
-            f'base_url = "{self.sim.public_url}"\n',
-            encoding="utf-8",
-        )
-        return path
+        return accounts_file(self.tmp, self.sim, auth_env)
 
 
 @attrs.frozen

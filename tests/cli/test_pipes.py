@@ -14,7 +14,7 @@ import pytest
 
 from pbx_async.testing import Simulator
 
-from .conftest import WINDOW
+from .conftest import WINDOW, accounts_file
 
 pytestmark = pytest.mark.slow
 COMMAND = [sys.executable, "-m", "pbx_async"]
@@ -29,12 +29,7 @@ def _argv(kind: str, sim: Simulator, tmp_path: Path) -> list[str]:
         return ["calls", *WINDOW]
     if kind == "details --json":
         return ["details", sim.truth_calls()[0].uuid, "--json"]
-    config = tmp_path / "accounts.toml"
-    config.write_text(
-        f'[[account]]\nname = "east"\ncontainer_id = "{sim.container_id}"\nauth_env = "PBX_AUTH"\n'
-        f'base_url = "{sim.public_url}"\n',
-        encoding="utf-8",
-    )
+    config = accounts_file(tmp_path, sim, "PBX_AUTH")
     return ["plan", "--config", str(config), *WINDOW, "--pages", "1"]
 
 

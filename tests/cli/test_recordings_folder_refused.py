@@ -20,15 +20,12 @@ from pbx_async._cli import Exit
 from pbx_async.export import AccountConfig, Shard, Window
 from pbx_async.testing import Simulator
 
+from ..conftest import requests_made
 from .conftest import WINDOW, Ran
 
 LINK = r"is a link; give the real folder, not a link"
 FILE = r"is a file, not a folder; give a folder"
 UNDER_A_FILE = r"cannot be a folder \(a part of that path is a file\); give a folder, not a file"
-
-
-def requests(sim: Simulator) -> int:
-    return sum(n for key, n in sim.stats.items() if key.startswith("requests "))
 
 
 def _link(tmp: Path) -> tuple[str, str]:
@@ -103,7 +100,7 @@ def test_a_recordings_folder_that_cannot_be_one_is_refused_before_any_request(
     monkeypatch.setenv("PBX_KEY_OF_EAST", account.auth)  # the shard's account: its key works
     recs, says = FOLDERS[folder](tmp_path)
     argv = COMMANDS[command](tmp_path, account, recs)
-    before, paths = requests(account), set(tmp_path.rglob("*"))
+    before, paths = requests_made(account), set(tmp_path.rglob("*"))
 
     ran = cli(*argv)
 
@@ -113,7 +110,7 @@ def test_a_recordings_folder_that_cannot_be_one_is_refused_before_any_request(
     assert len(lines) == 1, ran.err
     name = command.split()[0]
     assert re.fullmatch(rf"pbx-async {name}: {re.escape(recs.rstrip('/'))} {says}.*", lines[0]), lines[0]
-    assert requests(account) == before  # refused before the first request
+    assert requests_made(account) == before  # refused before the first request
     assert set(tmp_path.rglob("*")) == paths  # no output, lock or sink made; nothing beside the link
     if (tmp_path / "real").exists():
         assert list((tmp_path / "real").iterdir()) == []  # nothing through the link

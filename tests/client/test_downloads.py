@@ -7,7 +7,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -273,6 +273,24 @@ async def test_two_downloads_of_one_recording_into_one_folder_take_turns(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{call.uuid}.wav"]
 
 
+async def _fetched_once_though_another_process_finishes_it(
+    tmp_path: Path, finish_meanwhile: Callable[[Path, str, bytes], None]
+) -> None:
+    """Download a call's recording into one folder, then into ``second`` after ``finish_meanwhile(second,
+    name, whole)`` has patched in another process finishing the same file there midway: the second
+    download must take that file, with no request of its own and nothing of ours left beside it."""
+    sim = Simulator(calls=20, seed=3, sample_rate=100)
+    call = next(c for c in sim.truth_calls() if c.recorded)
+    second, name = tmp_path / "second", f"{call.uuid}.wav"
+    async with sim.session() as session:
+        whole = (await session.download_recording(call, tmp_path / "first")).path.read_bytes()
+        finish_meanwhile(second, name, whole)
+        rec = await session.download_recording(call, second)
+    assert sim.stats["requests /api/call_recording.php"] == 1  # the first download's only
+    assert rec.sha256 == hashlib.sha256(whole).hexdigest() == sim.recording_sha256(call.uuid)
+    assert sorted(p.name for p in second.iterdir()) == [name]  # no part of ours left
+
+
 async def test_a_file_finished_by_another_process_while_ours_is_made_is_not_fetched_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -280,23 +298,17 @@ async def test_a_file_finished_by_another_process_while_ours_is_made_is_not_fetc
     # our part (its name is free again then): we must see the file, not download it a second time.
     from pbx_async import _recording_files
 
-    sim = Simulator(calls=20, seed=3, sample_rate=100)
-    call = next(c for c in sim.truth_calls() if c.recorded)
-    first, second = tmp_path / "first", tmp_path / "second"
-    async with sim.session() as session:
-        whole = (await session.download_recording(call, first)).path.read_bytes()
+    def finish_meanwhile(second: Path, name: str, whole: bytes) -> None:
         create = _recording_files._create
 
-        def finished_meanwhile(folder: _recording_files.Folder, name: str) -> tuple[int, bool]:
+        def finished_meanwhile(folder: _recording_files.Folder, part_name: str) -> tuple[int, bool]:
             if folder.path == second:
-                (second / f"{call.uuid}.wav").write_bytes(whole)  # the other process's rename
-            return create(folder, name)
+                (second / name).write_bytes(whole)  # the other process's rename
+            return create(folder, part_name)
 
         monkeypatch.setattr(_recording_files, "_create", finished_meanwhile)
-        rec = await session.download_recording(call, second)
-    assert sim.stats["requests /api/call_recording.php"] == 1  # the first download's only
-    assert rec.sha256 == hashlib.sha256(whole).hexdigest() == sim.recording_sha256(call.uuid)
-    assert sorted(p.name for p in second.iterdir()) == [f"{call.uuid}.wav"]  # no part of ours left
+
+    await _fetched_once_though_another_process_finishes_it(tmp_path, finish_meanwhile)
 
 
 async def test_a_part_renamed_into_place_between_our_two_opens_leaves_no_part_behind(
@@ -306,27 +318,21 @@ async def test_a_part_renamed_into_place_between_our_two_opens_leaves_no_part_be
     # we open it: opening it with O_CREAT made a new empty part that nobody removed (seen once in CI).
     from pbx_async import _recording_files
 
-    sim = Simulator(calls=20, seed=3, sample_rate=100)
-    call = next(c for c in sim.truth_calls() if c.recorded)
-    first, second = tmp_path / "first", tmp_path / "second"
-    async with sim.session() as session:
-        whole = (await session.download_recording(call, first)).path.read_bytes()
+    def finish_meanwhile(second: Path, name: str, whole: bytes) -> None:
         second.mkdir()
-        part, done = second / f".{call.uuid}.wav.part", second / f"{call.uuid}.wav"
+        part = second / f".{name}.part"
         part.write_bytes(whole[:100])  # the other process's part, being written
         real_open = _recording_files.Folder.open
 
-        def renamed_meanwhile(folder: _recording_files.Folder, name: str, flags: int, mode: int = 0o644) -> int | None:
-            if folder.path == second and name == part.name and not flags & os.O_EXCL and part.exists():
+        def renamed_meanwhile(folder: _recording_files.Folder, file: str, flags: int, mode: int = 0o644) -> int | None:
+            if folder.path == second and file == part.name and not flags & os.O_EXCL and part.exists():
                 part.write_bytes(whole)
-                part.rename(done)  # the other process finished, just before our second open
-            return real_open(folder, name, flags, mode)
+                part.rename(second / name)  # the other process finished, just before our second open
+            return real_open(folder, file, flags, mode)
 
         monkeypatch.setattr(_recording_files.Folder, "open", renamed_meanwhile)
-        rec = await session.download_recording(call, second)
-    assert sim.stats["requests /api/call_recording.php"] == 1  # the first download's only
-    assert rec.sha256 == hashlib.sha256(whole).hexdigest()
-    assert sorted(p.name for p in second.iterdir()) == [done.name]  # no empty part of ours left
+
+    await _fetched_once_though_another_process_finishes_it(tmp_path, finish_meanwhile)
 
 
 @pytest.mark.parametrize("left", ["finished file", "part"])

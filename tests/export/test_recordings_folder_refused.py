@@ -20,13 +20,11 @@ from pbx_async.export import AccountConfig, ExportSpec, Shard, SyncSpec, Window,
 from pbx_async.export import open_sink as _open_sink
 from pbx_async.testing import Simulator
 
+from ..conftest import requests_made
+
 pytestmark = pytest.mark.anyio
 LINK = "is a link; give the real folder, not a link"
 FILE = "is a file, not a folder; give a folder (one not there yet is made)"
-
-
-def requests(sim: Simulator) -> int:
-    return sum(n for key, n in sim.stats.items() if key.startswith("requests "))
 
 
 def _link(tmp: Path) -> tuple[Path, str]:
@@ -87,7 +85,7 @@ async def test_an_export_into_a_recordings_folder_that_cannot_be_one_is_refused_
         with pytest.raises(ValidationError) as refused:
             await RUNS[run](session, sim, tmp_path, recs)
     assert str(refused.value) == f"{recs} {says}"
-    assert requests(sim) == 0
+    assert requests_made(sim) == 0
     if run != "run_shard":  # a shard's sink is the caller's, opened before
         assert set(tmp_path.rglob("*")) == made  # no output, no lock, no sink file
     if folder == "a link":
@@ -104,7 +102,7 @@ async def test_an_accounts_folder_that_is_a_link_is_refused_too(run: str, tmp_pa
     async with sim.session() as session:
         with pytest.raises(ValidationError, match=f"{sim.container_id}-0 {LINK}"):
             await RUNS[run](session, sim, tmp_path, recs)
-    assert requests(sim) == 0
+    assert requests_made(sim) == 0
     assert list(elsewhere.iterdir()) == []
 
 
@@ -123,6 +121,6 @@ async def test_a_download_into_such_a_folder_is_refused_before_any_request(folde
         with pytest.raises(ValidationError) as refused:
             session.download_recordings(recorded, recs)
         assert str(refused.value) == f"{recs} {says}"
-    assert requests(sim) == 0
+    assert requests_made(sim) == 0
     if folder == "a link":
         assert list((tmp_path / "real").iterdir()) == []
